@@ -1,0 +1,75 @@
+# Shared helpers for the scripts in this folder: make sure the services Stevedore needs are there.
+# Sourced, not run. Works on a fresh Debian machine as root (installs what is missing) and on a prepared one.
+
+STEVEDORE_STATE="${STEVEDORE_STATE:-${TMPDIR:-/tmp}/stevedore}"
+mkdir -p "$STEVEDORE_STATE"
+
+log() { printf '[stevedore] %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then log "need root to install ${missing[*]}"; return 1; fi
+  if [ ! -f "$STEVEDORE_STATE/apt-updated" ]; then
+    apt-get update -qq >/dev/null && touch "$STEVEDORE_STATE/apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Starts Docker Engine unless one answers already.
+ensure_docker() {
+  if docker version >/dev/null 2>&1; then return 0; fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  log "starting dockerd"
+  nohup dockerd >"$STEVEDORE_STATE/dockerd.log" 2>&1 &
+  for _ in $(seq 1 100); do
+    docker version >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  log "dockerd did not come up; see $STEVEDORE_STATE/dockerd.log"
+  return 1
+}
+
+# Builds the local busybox image jobs use in the demo and tests (no public registry is needed).
+# Usage: ensure_busybox_image NAME:TAG
+ensure_busybox_image() {
+  local image="$1"
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  [ -x /bin/busybox ] || apt_install busybox-static
+  local root
+  root="$(mktemp -d)"
+  mkdir -p "$root/bin" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' - "$image" >/dev/null
+  rm -rf "$root"
+  log "built image $image"
+}
+
+# Starts a local registry on 127.0.0.1:5000 unless one answers already.
+ensure_registry() {
+  if curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then return 0; fi
+  command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+  mkdir -p "$STEVEDORE_STATE/registry"
+  cat >"$STEVEDORE_STATE/registry.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $STEVEDORE_STATE/registry
+http:
+  addr: 127.0.0.1:5000
+YAML
+  log "starting a local registry on 127.0.0.1:5000"
+  nohup docker-registry serve "$STEVEDORE_STATE/registry.yml" >"$STEVEDORE_STATE/registry.log" 2>&1 &
+  for _ in $(seq 1 100); do
+    curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "the registry did not come up; see $STEVEDORE_STATE/registry.log"
+  return 1
+}

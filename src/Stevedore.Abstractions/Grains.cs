@@ -1,0 +1,85 @@
+using Orleans.Concurrency;
+
+namespace Stevedore;
+
+/// <summary>One job definition (key: job name). Owns its version, pause switch and cluster-wide run slots.</summary>
+[Alias("stevedore.IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    [Alias("Get")] Task<JobInfo?> GetAsync();
+    [Alias("Put")] Task<PutJobResult> PutAsync(JobSpec spec);
+    [Alias("Delete")] Task<bool> DeleteAsync();
+    [Alias("SetPaused")] Task<JobInfo?> SetPausedAsync(bool paused);
+
+    /// <summary>Asks for a run slot for a task; <paramref name="partition"/> is told when a refused slot may be free.</summary>
+    [Alias("TryAcquire")] Task<AcquireResult> TryAcquireAsync(string taskId, int partition);
+
+    /// <summary>Gives back the slot of a task that ended or never started. Harmless when the task held none.</summary>
+    [Alias("Release")] Task ReleaseAsync(string taskId);
+
+    [Alias("RunningCount")] Task<int> GetRunningCountAsync();
+}
+
+/// <summary>
+/// One queue partition (key: partition number). Holds the ids of ready tasks ordered by priority then age, and of
+/// delayed tasks until they are due. Rebuilt from the task store when it activates.
+/// </summary>
+[Alias("stevedore.IQueuePartitionGrain")]
+public interface IQueuePartitionGrain : IGrainWithIntegerKey
+{
+    [Alias("Enqueue")] Task EnqueueAsync(IReadOnlyList<QueueEntry> entries);
+
+    /// <summary>Hands up to <paramref name="max"/> startable tasks to a worker node.</summary>
+    [Alias("Lease")] Task<LeaseBatch> LeaseAsync(string node, int max);
+
+    [Alias("Remove"), OneWay] Task RemoveAsync(string taskId);
+
+    /// <summary>A job that refused slots may have one again (resumed, or a run ended).</summary>
+    [Alias("Unblock"), OneWay] Task UnblockAsync(string job);
+
+    [Alias("Subscribe")] Task SubscribeAsync(string node, IWorkerObserver observer);
+
+    [Alias("Count")] Task<int> CountAsync();
+}
+
+/// <summary>One run of a job (key: task id). Owns the lifecycle state machine.</summary>
+[Alias("stevedore.ITaskGrain")]
+public interface ITaskGrain : IGrainWithStringKey
+{
+    [Alias("Get")] Task<TaskRecord?> GetAsync();
+
+    /// <summary>A worker node starts the task; null when it must not run (cancelled, already running, gone).</summary>
+    [Alias("Start")] Task<RunAssignment?> StartAsync(string node, JobInfo job);
+
+    [Alias("Complete")] Task<TaskRecord?> CompleteAsync(int attempt, RunOutcome outcome);
+
+    [Alias("Cancel")] Task<CancelResult> CancelAsync();
+
+    /// <summary>The task's job vanished while the task waited.</summary>
+    [Alias("Abandon"), OneWay] Task AbandonAsync(string reason);
+}
+
+/// <summary>A worker node (key: node name), one per silo: its capacity, heartbeat and the tasks it runs.</summary>
+[Alias("stevedore.IWorkerNodeGrain")]
+public interface IWorkerNodeGrain : IGrainWithStringKey
+{
+    [Alias("Register")] Task RegisterAsync(int slots, IWorkerObserver observer);
+    [Alias("Heartbeat")] Task HeartbeatAsync(IReadOnlyList<string> runningTaskIds);
+    [Alias("CancelTask")] Task CancelTaskAsync(string taskId);
+    [Alias("Status")] Task<WorkerNodeStatus> GetStatusAsync();
+}
+
+[GenerateSerializer, Alias("stevedore.WorkerNodeStatus")]
+public sealed record WorkerNodeStatus(
+    [property: Id(0)] string Node,
+    [property: Id(1)] int Slots,
+    [property: Id(2)] IReadOnlyList<string> Running,
+    [property: Id(3)] DateTimeOffset? LastHeartbeat);
+
+/// <summary>The per-silo worker service, as seen by grains.</summary>
+[Alias("stevedore.IWorkerObserver")]
+public interface IWorkerObserver : IGrainObserver
+{
+    [Alias("WorkAvailable"), OneWay] Task WorkAvailable(int partition);
+    [Alias("Cancel"), OneWay] Task CancelTask(string taskId);
+}

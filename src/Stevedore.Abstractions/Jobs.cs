@@ -1,0 +1,67 @@
+namespace Stevedore;
+
+/// <summary>What a user sets on a job; validated before it reaches a grain.</summary>
+[GenerateSerializer, Alias("stevedore.JobSpec")]
+public sealed record JobSpec
+{
+    public const int DefaultTimeoutSeconds = 3600;
+    public const int DefaultMemoryMb = 256;
+    public const double DefaultCpus = 1;
+    public const int DefaultRetryDelaySeconds = 10;
+    public const double DefaultRetryBackoff = 2;
+
+    [Id(0)] public required string Image { get; init; }
+    [Id(1)] public IReadOnlyList<string>? Command { get; init; }
+    [Id(2)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    [Id(3)] public int TimeoutSeconds { get; init; } = DefaultTimeoutSeconds;
+    [Id(4)] public int MemoryMb { get; init; } = DefaultMemoryMb;
+    [Id(5)] public double Cpus { get; init; } = DefaultCpus;
+    [Id(6)] public int MaxConcurrency { get; init; }
+    [Id(7)] public int Retries { get; init; }
+    [Id(8)] public int RetryDelaySeconds { get; init; } = DefaultRetryDelaySeconds;
+    [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
+    [Id(10)] public string Network { get; init; } = "bridge";
+    [Id(11)] public int Priority { get; init; }
+
+    /// <summary>True when both specs would run a task the same way.</summary>
+    public bool SameAs(JobSpec other) =>
+        Image == other.Image
+        && (Command ?? []).SequenceEqual(other.Command ?? [])
+        && Command is null == other.Command is null
+        && Env.Count == other.Env.Count && Env.All(kv => other.Env.TryGetValue(kv.Key, out var v) && v == kv.Value)
+        && TimeoutSeconds == other.TimeoutSeconds && MemoryMb == other.MemoryMb && Cpus == other.Cpus
+        && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
+        && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
+        && Network == other.Network && Priority == other.Priority;
+}
+
+/// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>
+[GenerateSerializer, Alias("stevedore.JobInfo")]
+public sealed record JobInfo
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public required JobSpec Spec { get; init; }
+    [Id(2)] public long Version { get; init; }
+    [Id(3)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(4)] public DateTimeOffset UpdatedAt { get; init; }
+    [Id(5)] public bool Paused { get; init; }
+}
+
+[GenerateSerializer, Alias("stevedore.PutJobResult")]
+public sealed record PutJobResult([property: Id(0)] JobInfo Job, [property: Id(1)] bool Created);
+
+/// <summary>Answer of a job grain when a queue partition asks to start one of its tasks.</summary>
+[GenerateSerializer, Alias("stevedore.AcquireResult")]
+public sealed record AcquireResult([property: Id(0)] AcquireOutcome Outcome, [property: Id(1)] JobInfo? Job);
+
+public enum AcquireOutcome
+{
+    /// <summary>The task may start now with the returned job definition.</summary>
+    Acquired,
+    /// <summary>The job is paused: keep the task queued.</summary>
+    Paused,
+    /// <summary>The job runs <c>maxConcurrency</c> tasks already: keep the task queued.</summary>
+    AtLimit,
+    /// <summary>The job no longer exists: the task cannot run.</summary>
+    Missing,
+}

@@ -1,0 +1,20 @@
+namespace Stevedore.Options;
+
+/// <summary>How the task queue is cut into partition grains. Configuration section <c>Stevedore:Queue</c>.</summary>
+/// <remarks>
+/// Every silo of a cluster must use the same partition count: a task's partition is derived from its id.
+/// More partitions spread dispatch over more grains (and silos); a handful per silo is plenty.
+/// </remarks>
+public sealed class QueueOptions
+{
+    public const string Section = "Stevedore:Queue";
+    public const int DefaultPartitions = 8;
+
+    public int Partitions { get; set; } = DefaultPartitions;
+
+    /// <summary>Largest accepted payload in bytes (1 MiB by default); larger payloads get 413.</summary>
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long an idempotency key maps to its task.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+}

@@ -1,0 +1,141 @@
+using System.Text.Json.Serialization;
+
+namespace Stevedore;
+
+/// <summary>The lifecycle of a task: queued → running → succeeded | failed | timed_out | cancelled.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TaskRunStatus>))]
+public enum TaskRunStatus
+{
+    [JsonStringEnumMemberName("queued")] Queued,
+    [JsonStringEnumMemberName("running")] Running,
+    [JsonStringEnumMemberName("succeeded")] Succeeded,
+    [JsonStringEnumMemberName("failed")] Failed,
+    [JsonStringEnumMemberName("timed_out")] TimedOut,
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
+}
+
+public static class TaskRunStatusExtensions
+{
+    public static bool IsTerminal(this TaskRunStatus status) => status >= TaskRunStatus.Succeeded;
+
+    public static string ToWire(this TaskRunStatus status) => status switch
+    {
+        TaskRunStatus.Queued => "queued",
+        TaskRunStatus.Running => "running",
+        TaskRunStatus.Succeeded => "succeeded",
+        TaskRunStatus.Failed => "failed",
+        TaskRunStatus.TimedOut => "timed_out",
+        TaskRunStatus.Cancelled => "cancelled",
+        _ => status.ToString(),
+    };
+
+    public static bool TryParseWire(string? text, out TaskRunStatus status)
+    {
+        foreach (var candidate in Enum.GetValues<TaskRunStatus>())
+        {
+            if (string.Equals(candidate.ToWire(), text, StringComparison.Ordinal))
+            {
+                status = candidate;
+                return true;
+            }
+        }
+
+        status = default;
+        return false;
+    }
+}
+
+[GenerateSerializer, Alias("stevedore.AttemptRecord")]
+public sealed record AttemptRecord
+{
+    [Id(0)] public int Number { get; init; }
+    [Id(1)] public string? Node { get; init; }
+    [Id(2)] public DateTimeOffset StartedAt { get; init; }
+    [Id(3)] public DateTimeOffset? FinishedAt { get; init; }
+    [Id(4)] public TaskRunStatus Status { get; init; }
+    [Id(5)] public long? ExitCode { get; init; }
+    [Id(6)] public string? Error { get; init; }
+}
+
+/// <summary>
+/// Everything known about a task except its payload, logs and result, which live in the content store.
+/// Immutable: every transition yields a new record.
+/// </summary>
+[GenerateSerializer, Alias("stevedore.TaskRecord")]
+public sealed record TaskRecord
+{
+    [Id(0)] public required string Id { get; init; }
+    [Id(1)] public required string Job { get; init; }
+    [Id(2)] public long JobVersion { get; init; }
+    [Id(3)] public TaskRunStatus Status { get; init; }
+    [Id(4)] public int Priority { get; init; }
+    /// <summary>Number of the latest attempt (0 before the first start).</summary>
+    [Id(5)] public int Attempt { get; init; }
+    [Id(6)] public int MaxAttempts { get; init; } = 1;
+    [Id(7)] public long? ExitCode { get; init; }
+    [Id(8)] public string? Error { get; init; }
+    [Id(9)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(10)] public DateTimeOffset? StartedAt { get; init; }
+    [Id(11)] public DateTimeOffset? FinishedAt { get; init; }
+    [Id(12)] public DateTimeOffset? RunAfter { get; init; }
+    [Id(13)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    [Id(14)] public string? Node { get; init; }
+    [Id(15)] public string? RetryOf { get; init; }
+    [Id(16)] public IReadOnlyList<AttemptRecord> Attempts { get; init; } = [];
+    /// <summary>Per-task timeout; null means the job's.</summary>
+    [Id(17)] public int? TimeoutSeconds { get; init; }
+    [Id(18)] public string? IdempotencyKey { get; init; }
+    [Id(19)] public int Partition { get; init; }
+    [Id(20)] public bool CancelRequested { get; init; }
+    [Id(21)] public int PayloadBytes { get; init; }
+}
+
+/// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
+[GenerateSerializer, Alias("stevedore.QueueEntry")]
+public readonly record struct QueueEntry(
+    [property: Id(0)] string TaskId,
+    [property: Id(1)] string Job,
+    [property: Id(2)] int Priority,
+    [property: Id(3)] DateTimeOffset? RunAfter)
+{
+    public static QueueEntry For(TaskRecord task) => new(task.Id, task.Job, task.Priority, task.RunAfter);
+}
+
+/// <summary>A task handed to a worker node by a queue partition.</summary>
+[GenerateSerializer, Alias("stevedore.LeasedTask")]
+public sealed record LeasedTask([property: Id(0)] string TaskId, [property: Id(1)] JobInfo Job);
+
+[GenerateSerializer, Alias("stevedore.LeaseBatch")]
+public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<LeasedTask> Tasks, [property: Id(1)] bool MoreReady);
+
+/// <summary>What a worker needs to run an attempt, returned when a task grain accepts a start.</summary>
+[GenerateSerializer, Alias("stevedore.RunAssignment")]
+public sealed record RunAssignment
+{
+    [Id(0)] public required string TaskId { get; init; }
+    [Id(1)] public required JobInfo Job { get; init; }
+    [Id(2)] public int Attempt { get; init; }
+    [Id(3)] public int TimeoutSeconds { get; init; }
+}
+
+/// <summary>How an attempt ended, as the worker saw it.</summary>
+[GenerateSerializer, Alias("stevedore.RunOutcome")]
+public sealed record RunOutcome
+{
+    [Id(0)] public TaskRunStatus Status { get; init; }
+    [Id(1)] public long? ExitCode { get; init; }
+    [Id(2)] public string? Error { get; init; }
+    /// <summary>The worker could not see the attempt through (it shut down or died): run it again, not counted as a retry.</summary>
+    [Id(3)] public bool WorkerLost { get; init; }
+}
+
+public enum CancelOutcome
+{
+    Cancelled,
+    CancelRequested,
+    AlreadyFinished,
+    NotFound,
+}
+
+[GenerateSerializer, Alias("stevedore.CancelResult")]
+public sealed record CancelResult([property: Id(0)] CancelOutcome Outcome, [property: Id(1)] TaskRecord? Task);

@@ -1,0 +1,76 @@
+using Stevedore.Storage;
+
+namespace Stevedore.Application;
+
+public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, long> Counts, int RunningNow, long QueuedNow);
+
+/// <summary>Jobs, as every front end (HTTP, gRPC, CLI) sees them.</summary>
+public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks)
+{
+    public async Task<AppResult<PutJobResult>> PutAsync(string name, JobDraft draft)
+    {
+        var errors = new FieldErrors();
+        if (Validation.CheckJobName(name) is { } nameError)
+        {
+            errors.Add("name", nameError);
+        }
+
+        var spec = Validation.Job(draft, errors);
+        if (spec is null || errors.Any)
+        {
+            return AppError.Invalid(errors);
+        }
+
+        return await grains.GetGrain<IJobGrain>(name).PutAsync(spec);
+    }
+
+    public async Task<AppResult<JobInfo>> GetAsync(string name)
+    {
+        if (Validation.CheckJobName(name) is not null)
+        {
+            return NotFound(name);
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(name).GetAsync();
+        return job is null ? NotFound(name) : job;
+    }
+
+    public Task<IReadOnlyList<JobInfo>> ListAsync(CancellationToken cancellationToken = default) => jobs.ListAsync(cancellationToken);
+
+    public async Task<AppResult<bool>> DeleteAsync(string name)
+    {
+        if (Validation.CheckJobName(name) is not null || !await grains.GetGrain<IJobGrain>(name).DeleteAsync())
+        {
+            return NotFound(name);
+        }
+
+        return true;
+    }
+
+    public async Task<AppResult<JobInfo>> SetPausedAsync(string name, bool paused)
+    {
+        if (Validation.CheckJobName(name) is not null)
+        {
+            return NotFound(name);
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(name).SetPausedAsync(paused);
+        return job is null ? NotFound(name) : job;
+    }
+
+    public async Task<AppResult<JobStats>> StatsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var job = await GetAsync(name);
+        if (!job.Ok)
+        {
+            return job.Error!;
+        }
+
+        var counts = await tasks.CountByStatusAsync(name, cancellationToken);
+        var running = await grains.GetGrain<IJobGrain>(name).GetRunningCountAsync();
+        return new JobStats(name, counts, running, counts.GetValueOrDefault(TaskRunStatus.Queued));
+    }
+
+    internal static AppError NotFound(string name) =>
+        AppError.NotFound($"There is no job '{name}'. Create it with PUT /v1/jobs/{name}, or list jobs with GET /v1/jobs.");
+}

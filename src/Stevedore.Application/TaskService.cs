@@ -1,0 +1,303 @@
+using Microsoft.Extensions.Options;
+using Stevedore.Options;
+using Stevedore.Storage;
+
+namespace Stevedore.Application;
+
+public sealed record EnqueueResult(TaskRecord Task, bool Existing);
+
+/// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
+public sealed class TaskService(
+    IGrainFactory grains,
+    ITaskStore tasks,
+    ITaskContentStore content,
+    IOptions<QueueOptions> options,
+    TimeProvider time)
+{
+    private readonly QueueOptions _options = options.Value;
+
+    public async Task<AppResult<EnqueueResult>> EnqueueAsync(string jobName, TaskDraft draft, string? retryOf = null)
+    {
+        var job = await FindJobAsync(jobName);
+        if (!job.Ok)
+        {
+            return job.Error!;
+        }
+
+        var errors = new FieldErrors();
+        Validation.Task(draft, errors);
+        if (errors.Any)
+        {
+            return AppError.Invalid(errors);
+        }
+
+        if (TooLarge(draft, "") is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
+        var now = time.GetUtcNow();
+        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf);
+        if (existing is not null)
+        {
+            return new EnqueueResult(existing, Existing: true);
+        }
+
+        await content.PutPayloadAsync(record.Id, draft.Payload);
+        await tasks.InsertAsync([record]);
+        await grains.GetGrain<IQueuePartitionGrain>(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
+        return new EnqueueResult(record, Existing: false);
+    }
+
+    /// <summary>Enqueues up to 1000 tasks of one job; all or none are accepted. Returns their ids in order.</summary>
+    public async Task<AppResult<IReadOnlyList<string>>> EnqueueBatchAsync(string jobName, IReadOnlyList<TaskDraft> drafts)
+    {
+        var job = await FindJobAsync(jobName);
+        if (!job.Ok)
+        {
+            return job.Error!;
+        }
+
+        var errors = new FieldErrors();
+        if (drafts.Count is 0 or > Validation.MaxBatch)
+        {
+            errors.Add("tasks", $"must hold 1 to {Validation.MaxBatch} tasks; got {drafts.Count}");
+            return AppError.Invalid(errors);
+        }
+
+        for (var i = 0; i < drafts.Count; i++)
+        {
+            var itemErrors = new FieldErrors();
+            Validation.Task(drafts[i], itemErrors);
+            errors.AddAll($"tasks[{i}].", itemErrors);
+        }
+
+        if (errors.Any)
+        {
+            return AppError.Invalid(errors);
+        }
+
+        for (var i = 0; i < drafts.Count; i++)
+        {
+            if (TooLarge(drafts[i], $"tasks[{i}].") is { } tooLarge)
+            {
+                return tooLarge;
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var ids = new string[drafts.Count];
+        var fresh = new List<TaskRecord>(drafts.Count);
+        var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
+        for (var i = 0; i < drafts.Count; i++)
+        {
+            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null);
+            ids[i] = existing?.Id ?? record.Id;
+            if (existing is null)
+            {
+                fresh.Add(record);
+                payloads.Add(new(record.Id, drafts[i].Payload));
+            }
+        }
+
+        await content.PutPayloadsAsync(payloads);
+        await tasks.InsertAsync(fresh);
+        await Task.WhenAll(fresh
+            .GroupBy(t => t.Partition)
+            .Select(g => grains.GetGrain<IQueuePartitionGrain>(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+        return ids;
+    }
+
+    public async Task<AppResult<TaskRecord>> GetAsync(string id)
+    {
+        if (!TaskIds.IsValid(id))
+        {
+            return NotFound(id);
+        }
+
+        var task = await grains.GetGrain<ITaskGrain>(id).GetAsync();
+        return task is null ? NotFound(id) : task;
+    }
+
+    public async Task<AppResult<TaskPage>> ListAsync(TaskListDraft draft, CancellationToken cancellationToken = default)
+    {
+        var errors = new FieldErrors();
+        var query = Validation.TaskList(draft, errors);
+        if (query is null)
+        {
+            return AppError.Invalid(errors);
+        }
+
+        return await tasks.QueryAsync(query, cancellationToken);
+    }
+
+    public async Task<AppResult<TaskRecord>> CancelAsync(string id)
+    {
+        if (!TaskIds.IsValid(id))
+        {
+            return NotFound(id);
+        }
+
+        var result = await grains.GetGrain<ITaskGrain>(id).CancelAsync();
+        return result.Outcome switch
+        {
+            CancelOutcome.NotFound => NotFound(id),
+            CancelOutcome.AlreadyFinished => AppError.Conflict(
+                $"Task {id} already finished as {result.Task!.Status.ToWire()}; there is nothing to cancel. POST /v1/tasks/{id}/retry runs it again."),
+            _ => result.Task!,
+        };
+    }
+
+    /// <summary>A new task with the same job and payload, pointing back at the original.</summary>
+    public async Task<AppResult<EnqueueResult>> RetryAsync(string id)
+    {
+        var original = await GetAsync(id);
+        if (!original.Ok)
+        {
+            return original.Error!;
+        }
+
+        var task = original.Value!;
+        if (!task.Status.IsTerminal())
+        {
+            return AppError.Conflict($"Task {id} is still {task.Status.ToWire()}; retry it once it has finished, or cancel it first.");
+        }
+
+        var payload = await content.GetPayloadAsync(id) ?? ReadOnlyMemory<byte>.Empty;
+        return await EnqueueAsync(task.Job, new TaskDraft
+        {
+            Payload = payload,
+            Priority = task.Priority,
+            TimeoutSeconds = task.TimeoutSeconds,
+            Labels = task.Labels,
+        }, retryOf: id);
+    }
+
+    public async Task<AppResult<ReadOnlyMemory<byte>>> GetResultAsync(string id)
+    {
+        var task = await GetAsync(id);
+        if (!task.Ok)
+        {
+            return task.Error!;
+        }
+
+        var result = await content.GetResultAsync(id);
+        return result is { } bytes
+            ? bytes
+            : AppError.NotFound(task.Value!.Status.IsTerminal()
+                ? $"Task {id} wrote no result (a job writes one to the file named by STEVEDORE_RESULT_FILE)."
+                : $"Task {id} is {task.Value!.Status.ToWire()}; its result is there once it has finished, if it writes one.");
+    }
+
+    /// <summary>
+    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>;
+    /// with <paramref name="follow"/>, keeps writing until the task has ended.
+    /// </summary>
+    public async Task<AppError?> ReadLogAsync(
+        string id, LogStream? only, bool follow, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        var task = await GetAsync(id);
+        if (!task.Ok)
+        {
+            return task.Error;
+        }
+
+        long position = 0;
+        var finished = !follow;
+        while (true)
+        {
+            var (chunks, next) = await content.ReadLogAsync(id, position, cancellationToken);
+            foreach (var chunk in chunks)
+            {
+                if (only is null || chunk.Stream == only)
+                {
+                    await write(chunk.Data, cancellationToken);
+                }
+            }
+
+            position = next;
+            if (finished)
+            {
+                return null;
+            }
+
+            if (chunks.Count == 0)
+            {
+                var now = await grains.GetGrain<ITaskGrain>(id).GetAsync();
+                if (now is null || now.Status.IsTerminal())
+                {
+                    // One last read: the worker flushes the log before it reports the end.
+                    finished = true;
+                    continue;
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(TimeSpan.FromSeconds(1));
+                try
+                {
+                    await content.WaitForLogAsync(id, position, wait.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Time to look at the task's status again.
+                }
+            }
+        }
+    }
+
+    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    {
+        var id = TaskIds.New(now);
+        if (draft.IdempotencyKey is { } key)
+        {
+            var holder = await tasks.ClaimIdempotencyKeyAsync(job.Name, key, id, now, now - _options.IdempotencyWindow);
+            if (holder is not null)
+            {
+                if (await tasks.GetAsync(holder) is { } existing)
+                {
+                    return (existing, existing);
+                }
+
+                // The key was claimed but its task never got stored (the caller's earlier request died midway): make it now.
+                id = holder;
+            }
+        }
+
+        var record = new TaskRecord
+        {
+            Id = id,
+            Job = job.Name,
+            JobVersion = job.Version,
+            Status = TaskRunStatus.Queued,
+            Priority = (int)(draft.Priority ?? job.Spec.Priority),
+            MaxAttempts = job.Spec.Retries + 1,
+            CreatedAt = now,
+            RunAfter = draft.DelaySeconds is > 0 and var delay ? now.AddSeconds(delay) : null,
+            Labels = draft.Labels ?? new Dictionary<string, string>(),
+            RetryOf = retryOf,
+            TimeoutSeconds = (int?)draft.TimeoutSeconds,
+            IdempotencyKey = draft.IdempotencyKey,
+            Partition = TaskIds.PartitionOf(id, _options.Partitions),
+            PayloadBytes = draft.Payload.Length,
+        };
+        return (record, null);
+    }
+
+    private AppError? TooLarge(TaskDraft draft, string field) =>
+        draft.Payload.Length > _options.MaxPayloadBytes
+            ? AppError.TooLarge($"{field}payload is {draft.Payload.Length} bytes; the limit is {_options.MaxPayloadBytes} bytes (Stevedore:Queue:MaxPayloadBytes). Store large inputs elsewhere and pass a reference.")
+            : null;
+
+    private async Task<AppResult<JobInfo>> FindJobAsync(string name)
+    {
+        if (Validation.CheckJobName(name) is not null)
+        {
+            return JobService.NotFound(name);
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(name).GetAsync();
+        return job is null ? JobService.NotFound(name) : job;
+    }
+
+    private static AppError NotFound(string id) => AppError.NotFound($"There is no task '{id}'. List tasks with GET /v1/tasks.");
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using Stevedore.Storage;
+
+namespace Stevedore.Execution.Fake;
+
+/// <summary>
+/// An in-process driver for tests of the logic around containers, and for control-plane benchmarks. Behaviour is
+/// chosen by image name: <c>fake/fail</c> exits 1; <c>fake/hold</c> runs until <see cref="Release"/>, the timeout or
+/// cancellation; anything else echoes its payload to stdout, returns it as result and exits 0.
+/// </summary>
+public sealed class FakeContainerDriver : IContainerDriver
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _holds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _runningPerJob = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _maxPerJob = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new(StringComparer.Ordinal);
+    private long _runs;
+
+    /// <summary>Number of attempts started so far.</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+
+    /// <summary>Raised when an attempt starts (after the run slot was taken), with its request.</summary>
+    public event Action<ContainerRunRequest>? Started;
+
+    public int MaxConcurrencySeen(string job) => _maxPerJob.GetValueOrDefault(job);
+
+    public int RunningNow(string job) => _runningPerJob.GetValueOrDefault(job);
+
+    /// <summary>Completes when the task's first attempt has started in this driver.</summary>
+    public Task WhenStarted(string taskId) => StartSignal(taskId).Task;
+
+    /// <summary>Lets a <c>fake/hold</c> task exit with <paramref name="exitCode"/>.</summary>
+    public void Release(string taskId, long exitCode = 0) =>
+        _holds.GetOrAdd(taskId, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(exitCode);
+
+    public Task<string?> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+    public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _runs);
+        var running = _runningPerJob.AddOrUpdate(request.Job, 1, (_, n) => n + 1);
+        _maxPerJob.AddOrUpdate(request.Job, running, (_, n) => Math.Max(n, running));
+        try
+        {
+            Started?.Invoke(request);
+            StartSignal(request.TaskId).TrySetResult();
+            if (request.Spec.Image.StartsWith("fake/fail", StringComparison.Ordinal))
+            {
+                log.Write(LogStream.Stderr, "failing on purpose\n"u8);
+                return new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = 1, Error = "exited with code 1" };
+            }
+
+            if (request.Spec.Image.StartsWith("fake/hold", StringComparison.Ordinal))
+            {
+                var hold = _holds.GetOrAdd(request.TaskId, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+                try
+                {
+                    var exitCode = await hold.Task.WaitAsync(request.Timeout, cancellationToken);
+                    _holds.TryRemove(request.TaskId, out _);
+                    return exitCode == 0
+                        ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0 }
+                        : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = exitCode, Error = $"exited with code {exitCode}" };
+                }
+                catch (TimeoutException)
+                {
+                    return new ContainerExit { Status = TaskRunStatus.TimedOut, Error = "timed out" };
+                }
+                catch (OperationCanceledException)
+                {
+                    return new ContainerExit { Status = TaskRunStatus.Cancelled, Error = "cancelled; container killed" };
+                }
+            }
+
+            log.Write(LogStream.Stdout, request.Payload.Span);
+            return new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = request.Payload };
+        }
+        finally
+        {
+            _runningPerJob.AddOrUpdate(request.Job, 0, (_, n) => n - 1);
+        }
+    }
+
+    private TaskCompletionSource StartSignal(string taskId) =>
+        _started.GetOrAdd(taskId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}

@@ -1,0 +1,59 @@
+using Stevedore.Storage;
+
+namespace Stevedore.Execution;
+
+/// <summary>
+/// Runs one attempt of a task as a container and reports how it ended. Implementations must honour
+/// <paramref name="cancellationToken"/> (kill the container, report <see cref="TaskRunStatus.Cancelled"/>) and the
+/// request's timeout (kill, report <see cref="TaskRunStatus.TimedOut"/>), and leave no container behind.
+/// A driver that keeps containers warm across tasks fits behind the same call.
+/// </summary>
+public interface IContainerDriver
+{
+    Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken);
+
+    /// <summary>Null when the container engine answers; otherwise what is wrong, for a person.</summary>
+    Task<string?> CheckHealthAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Where a running container's output goes. Thread-safe; the writer applies the per-attempt cap.</summary>
+public interface ITaskLogWriter
+{
+    void Write(LogStream stream, ReadOnlySpan<byte> data);
+}
+
+public sealed record ContainerRunRequest
+{
+    public required string TaskId { get; init; }
+    public required string Job { get; init; }
+    public required long JobVersion { get; init; }
+    public required int Attempt { get; init; }
+    public required JobSpec Spec { get; init; }
+    public required TimeSpan Timeout { get; init; }
+    public ReadOnlyMemory<byte> Payload { get; init; }
+
+    public const string PayloadPath = "/stevedore/payload";
+    public const string ResultPath = "/stevedore/result";
+    public const string TaskLabel = "stevedore.task";
+
+    /// <summary>The environment every job container sees (SPEC "What a job container sees") plus the job's own.</summary>
+    public IReadOnlyList<string> Environment() =>
+    [
+        .. Spec.Env.Select(kv => $"{kv.Key}={kv.Value}"),
+        $"STEVEDORE_TASK_ID={TaskId}",
+        $"STEVEDORE_JOB={Job}",
+        $"STEVEDORE_JOB_VERSION={JobVersion}",
+        $"STEVEDORE_ATTEMPT={Attempt}",
+        $"STEVEDORE_PAYLOAD_FILE={PayloadPath}",
+        $"STEVEDORE_RESULT_FILE={ResultPath}",
+    ];
+}
+
+public sealed record ContainerExit
+{
+    public required TaskRunStatus Status { get; init; }
+    public long? ExitCode { get; init; }
+    public string? Error { get; init; }
+    /// <summary>What the job wrote to its result file, if anything.</summary>
+    public ReadOnlyMemory<byte>? Result { get; init; }
+}

@@ -1,0 +1,90 @@
+using System.Text;
+using Stevedore.Storage;
+
+namespace Stevedore.Execution.Worker;
+
+/// <summary>
+/// Buffers one attempt's output in write order and flushes it to the content store in chunks; stops keeping output
+/// past the cap and writes one truncation line instead.
+/// </summary>
+public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int attempt, long capBytes) : ITaskLogWriter
+{
+    private readonly Lock _lock = new();
+    private List<LogChunk> _pending = [];
+    private MemoryStream? _current;
+    private LogStream _currentStream;
+    private long _written;
+    private bool _truncated;
+
+    public long BytesWritten { get { lock (_lock) { return _written; } } }
+
+    public void Write(LogStream stream, ReadOnlySpan<byte> data)
+    {
+        lock (_lock)
+        {
+            if (_truncated || data.IsEmpty)
+            {
+                return;
+            }
+
+            var room = capBytes - _written;
+            var kept = data.Length <= room ? data : data[..(int)room];
+            Append(stream, kept);
+            _written += kept.Length;
+            if (kept.Length < data.Length)
+            {
+                _truncated = true;
+                Append(LogStream.System, Encoding.UTF8.GetBytes(
+                    $"\n[stevedore] log truncated: attempt {attempt} wrote more than {capBytes} bytes; the rest was dropped\n"));
+            }
+        }
+    }
+
+    public void WriteSystemLine(string line)
+    {
+        lock (_lock)
+        {
+            Append(LogStream.System, Encoding.UTF8.GetBytes($"[stevedore] {line}\n"));
+        }
+    }
+
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        List<LogChunk> chunks;
+        lock (_lock)
+        {
+            CloseCurrent();
+            if (_pending.Count == 0)
+            {
+                return;
+            }
+
+            chunks = _pending;
+            _pending = [];
+        }
+
+        await store.AppendLogAsync(taskId, chunks, cancellationToken);
+    }
+
+    private void Append(LogStream stream, ReadOnlySpan<byte> data)
+    {
+        if (_current is null || _currentStream != stream)
+        {
+            CloseCurrent();
+            _current = new MemoryStream();
+            _currentStream = stream;
+        }
+
+        _current.Write(data);
+    }
+
+    private void CloseCurrent()
+    {
+        if (_current is { Length: > 0 })
+        {
+            _pending.Add(new LogChunk(attempt, _currentStream, _current.ToArray()));
+        }
+
+        _current = null;
+    }
+}

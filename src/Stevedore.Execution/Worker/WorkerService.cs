@@ -1,0 +1,358 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stevedore.Options;
+using Stevedore.Storage;
+
+namespace Stevedore.Execution.Worker;
+
+/// <summary>
+/// The worker node of this silo: a hosted service (never a grain) that leases tasks from the queue partitions when
+/// it has free slots, runs each through the container driver, streams its log to the content store and reports the
+/// outcome to the task grain. Partitions push "work available" to it, so an idle node dispatches without polling.
+/// </summary>
+public sealed partial class WorkerService : BackgroundService, IWorkerObserver
+{
+    private readonly IGrainFactory _grains;
+    private readonly IContainerDriver _driver;
+    private readonly ITaskContentStore _content;
+    private readonly WorkerOptions _options;
+    private readonly int _partitions;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<WorkerService> _logger;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<string, RunningTask> _running = new(StringComparer.Ordinal);
+    private readonly int[] _pending;
+    private int _free;
+    private int _nextPartition;
+    private volatile bool _shuttingDown;
+    private IWorkerObserver? _self;
+
+    public WorkerService(
+        IGrainFactory grains,
+        IContainerDriver driver,
+        ITaskContentStore content,
+        IOptions<WorkerOptions> options,
+        IOptions<QueueOptions> queue,
+        IHostApplicationLifetime lifetime,
+        ILogger<WorkerService> logger)
+    {
+        _grains = grains;
+        _driver = driver;
+        _content = content;
+        _options = options.Value;
+        _partitions = queue.Value.Partitions;
+        _lifetime = lifetime;
+        _logger = logger;
+        _pending = new int[_partitions];
+        _free = _options.Slots;
+        Node = _options.Node ?? Environment.MachineName;
+    }
+
+    public string Node { get; }
+
+    public int RunningCount => _running.Count;
+
+    public Task WorkAvailable(int partition)
+    {
+        if ((uint)partition < (uint)_pending.Length)
+        {
+            Volatile.Write(ref _pending[partition], 1);
+            _wake.Writer.TryWrite(true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task CancelTask(string taskId)
+    {
+        if (_running.TryGetValue(taskId, out var run))
+        {
+            run.Cancel.Cancel();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_options.Slots <= 0)
+        {
+            LogNoSlots(_logger, Node);
+            return;
+        }
+
+        await WhenStartedAsync(stoppingToken);
+        _self = _grains.CreateObjectReference<IWorkerObserver>(this);
+        await RegisterAsync(stoppingToken);
+        for (var p = 0; p < _partitions; p++)
+        {
+            _pending[p] = 1;
+        }
+
+        _ = HeartbeatLoopAsync(stoppingToken);
+        _wake.Writer.TryWrite(true);
+        try
+        {
+            while (await _wake.Reader.WaitToReadAsync(stoppingToken))
+            {
+                _wake.Reader.TryRead(out _);
+                await DispatchAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _shuttingDown = true;
+        foreach (var run in _running.Values)
+        {
+            run.Cancel.Cancel();
+        }
+
+        await base.StopAsync(cancellationToken);
+        // Let the killed attempts report back (they go back to the queue as lost, not as failures).
+        await Task.WhenAll(_running.Values.Select(r => r.Completion)).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_self is not null)
+        {
+            _grains.DeleteObjectReference<IWorkerObserver>(_self);
+        }
+    }
+
+    private async Task WhenStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = _lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(stoppingToken);
+    }
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        await _grains.GetGrain<IWorkerNodeGrain>(Node).RegisterAsync(_options.Slots, _self!);
+        await Task.WhenAll(Enumerable.Range(0, _partitions).Select(p => _grains.GetGrain<IQueuePartitionGrain>(p).SubscribeAsync(Node, _self!)));
+    }
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
+    {
+        var leasedAny = true;
+        while (leasedAny && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
+        {
+            leasedAny = false;
+            for (var i = 0; i < _partitions && Volatile.Read(ref _free) > 0; i++)
+            {
+                var p = (_nextPartition + i) % _partitions;
+                if (Interlocked.Exchange(ref _pending[p], 0) == 0)
+                {
+                    continue;
+                }
+
+                LeaseBatch batch;
+                try
+                {
+                    batch = await _grains.GetGrain<IQueuePartitionGrain>(p).LeaseAsync(Node, Volatile.Read(ref _free));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogLeaseFailed(_logger, ex, p);
+                    Volatile.Write(ref _pending[p], 1);
+                    _ = WakeLaterAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                    continue;
+                }
+
+                if (batch.MoreReady)
+                {
+                    Volatile.Write(ref _pending[p], 1);
+                }
+
+                foreach (var task in batch.Tasks)
+                {
+                    Interlocked.Decrement(ref _free);
+                    StartRun(task);
+                    leasedAny = true;
+                }
+            }
+
+            _nextPartition = (_nextPartition + 1) % _partitions;
+        }
+    }
+
+    private void StartRun(LeasedTask leased)
+    {
+        var run = new RunningTask(leased.TaskId);
+        _running[leased.TaskId] = run;
+        run.Completion = Task.Run(async () =>
+        {
+            try
+            {
+                await RunAsync(leased, run);
+            }
+            catch (Exception ex)
+            {
+                LogRunFailed(_logger, ex, leased.TaskId);
+            }
+            finally
+            {
+                _running.TryRemove(leased.TaskId, out _);
+                run.Cancel.Dispose();
+                Interlocked.Increment(ref _free);
+                _wake.Writer.TryWrite(true);
+            }
+        });
+    }
+
+    private async Task RunAsync(LeasedTask leased, RunningTask run)
+    {
+        var grain = _grains.GetGrain<ITaskGrain>(leased.TaskId);
+        var assignment = await grain.StartAsync(Node, leased.Job);
+        if (assignment is null)
+        {
+            return;
+        }
+
+        var payload = await _content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
+        var log = new TaskLogWriter(_content, leased.TaskId, assignment.Attempt, _options.LogCapBytes);
+        if (assignment.Attempt > 1)
+        {
+            log.WriteSystemLine($"attempt {assignment.Attempt} on {Node}");
+        }
+
+        var request = new ContainerRunRequest
+        {
+            TaskId = leased.TaskId,
+            Job = assignment.Job.Name,
+            JobVersion = assignment.Job.Version,
+            Attempt = assignment.Attempt,
+            Spec = assignment.Job.Spec,
+            Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
+            Payload = payload,
+        };
+
+        using var flushing = new CancellationTokenSource();
+        var flusher = FlushLoopAsync(log, flushing.Token);
+        ContainerExit exit;
+        try
+        {
+            exit = await _driver.RunAsync(request, log, run.Cancel.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDriverFailed(_logger, ex, leased.TaskId);
+            exit = new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
+        }
+
+        await flushing.CancelAsync();
+        await flusher;
+        await log.FlushAsync();
+        if (exit.Result is { } result)
+        {
+            await _content.PutResultAsync(leased.TaskId, result);
+        }
+
+        var lost = _shuttingDown && exit.Status == TaskRunStatus.Cancelled;
+        var outcome = new RunOutcome
+        {
+            Status = exit.Status,
+            ExitCode = exit.ExitCode,
+            Error = lost ? $"worker lost: node {Node} shut down" : exit.Error,
+            WorkerLost = lost,
+        };
+        await ReportAsync(grain, assignment.Attempt, outcome);
+    }
+
+    private async Task ReportAsync(ITaskGrain grain, int attempt, RunOutcome outcome)
+    {
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                await grain.CompleteAsync(attempt, outcome);
+                return;
+            }
+            catch (Exception ex) when (i < 5 && ex is not OperationCanceledException)
+            {
+                LogReportRetry(_logger, ex, grain.GetPrimaryKeyString(), i + 1);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 << i));
+            }
+        }
+    }
+
+    private async Task FlushLoopAsync(TaskLogWriter log, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.LogFlushInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await log.FlushAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await _grains.GetGrain<IWorkerNodeGrain>(Node).HeartbeatAsync(_running.Keys.ToList());
+                    await RegisterAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogHeartbeatFailed(_logger, ex, Node);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task WakeLaterAsync(TimeSpan delay, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(delay, stoppingToken);
+            _wake.Writer.TryWrite(true);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private sealed class RunningTask(string taskId)
+    {
+        public string TaskId { get; } = taskId;
+        public CancellationTokenSource Cancel { get; } = new();
+        public Task Completion { get; set; } = Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker node {Node} has no slots (Stevedore:Worker:Slots = 0): it runs no tasks.")]
+    private static partial void LogNoSlots(ILogger logger, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from queue partition {Partition} failed; trying again shortly.")]
+    private static partial void LogLeaseFailed(ILogger logger, Exception ex, int partition);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Running task {TaskId} failed in the worker.")]
+    private static partial void LogRunFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
+    private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the outcome of task {TaskId} failed (try {Try}); trying again.")]
+    private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of worker node {Node} failed.")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, string node);
+}

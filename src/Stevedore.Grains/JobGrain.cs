@@ -1,0 +1,129 @@
+using Stevedore.Storage;
+
+namespace Stevedore.Grains;
+
+/// <summary>
+/// A job definition. Its definition lives in the job store; the run slots it hands out (for
+/// <c>maxConcurrency</c>, held cluster-wide because there is one activation per job) are rebuilt from the running
+/// tasks in the task store when it activates.
+/// </summary>
+public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, TimeProvider time) : Grain, IJobGrain
+{
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _waitingPartitions = [];
+    private JobInfo? _job;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _job = await jobs.GetAsync(Name, cancellationToken);
+        if (_job is not null)
+        {
+            _running.UnionWith(await tasks.LoadRunningAsync(Name, cancellationToken));
+        }
+    }
+
+    public Task<JobInfo?> GetAsync() => Task.FromResult(_job);
+
+    public async Task<PutJobResult> PutAsync(JobSpec spec)
+    {
+        var now = time.GetUtcNow();
+        if (_job is not null && _job.Spec.SameAs(spec))
+        {
+            return new PutJobResult(_job, Created: false);
+        }
+
+        var created = _job is null;
+        var job = created
+            ? new JobInfo { Name = Name, Spec = spec, Version = 1, CreatedAt = now, UpdatedAt = now }
+            : _job! with { Spec = spec, Version = _job.Version + 1, UpdatedAt = now };
+        await jobs.UpsertAsync(job);
+        _job = job;
+        WakeWaitingPartitions();
+        return new PutJobResult(job, created);
+    }
+
+    public async Task<bool> DeleteAsync()
+    {
+        if (_job is null)
+        {
+            return false;
+        }
+
+        await jobs.DeleteAsync(Name);
+        _job = null;
+        // Partitions holding its tasks aside learn on their next try that the job is gone.
+        WakeWaitingPartitions();
+        return true;
+    }
+
+    public async Task<JobInfo?> SetPausedAsync(bool paused)
+    {
+        if (_job is null || _job.Paused == paused)
+        {
+            return _job;
+        }
+
+        var job = _job with { Paused = paused, UpdatedAt = time.GetUtcNow() };
+        await jobs.UpsertAsync(job);
+        _job = job;
+        if (!paused)
+        {
+            WakeWaitingPartitions();
+        }
+
+        return job;
+    }
+
+    public Task<AcquireResult> TryAcquireAsync(string taskId, int partition)
+    {
+        if (_job is null)
+        {
+            return Task.FromResult(new AcquireResult(AcquireOutcome.Missing, null));
+        }
+
+        if (_running.Contains(taskId))
+        {
+            return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job));
+        }
+
+        if (_job.Paused)
+        {
+            _waitingPartitions.Add(partition);
+            return Task.FromResult(new AcquireResult(AcquireOutcome.Paused, null));
+        }
+
+        if (_job.Spec.MaxConcurrency > 0 && _running.Count >= _job.Spec.MaxConcurrency)
+        {
+            _waitingPartitions.Add(partition);
+            return Task.FromResult(new AcquireResult(AcquireOutcome.AtLimit, null));
+        }
+
+        _running.Add(taskId);
+        return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job));
+    }
+
+    public Task ReleaseAsync(string taskId)
+    {
+        if (_running.Remove(taskId))
+        {
+            WakeWaitingPartitions();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> GetRunningCountAsync() => Task.FromResult(_running.Count);
+
+    private void WakeWaitingPartitions()
+    {
+        foreach (var partition in _waitingPartitions)
+        {
+            // One-way: a partition may be calling this grain right now.
+            _ = GrainFactory.GetGrain<IQueuePartitionGrain>(partition).UnblockAsync(Name);
+        }
+
+        _waitingPartitions.Clear();
+    }
+}

@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Logging;
+using Stevedore.Storage;
+
+namespace Stevedore.Grains;
+
+/// <summary>
+/// One partition of the task queue. Keeps only ids and ordering keys in memory — the task store is the truth, and
+/// the partition rebuilds itself from it on activation. Tells subscribed worker nodes when work is ready and hands
+/// tasks out when they lease, asking each task's job grain for a run slot first.
+/// </summary>
+public sealed partial class QueuePartitionGrain(ITaskStore tasks, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+    : Grain, IQueuePartitionGrain
+{
+    private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
+
+    private readonly ReadyQueue _queue = new();
+    private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
+    private IGrainTimer? _dueTimer;
+    private DateTimeOffset? _dueTimerAt;
+
+    private int Partition => (int)this.GetPrimaryKeyLong();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var entry in await tasks.LoadQueuedAsync(Partition, cancellationToken))
+        {
+            _queue.Add(entry, now);
+        }
+
+        ArmDueTimer();
+    }
+
+    public Task EnqueueAsync(IReadOnlyList<QueueEntry> entries)
+    {
+        var now = time.GetUtcNow();
+        var ready = false;
+        foreach (var entry in entries)
+        {
+            ready |= _queue.Add(entry, now);
+        }
+
+        if (ready)
+        {
+            NotifyWorkers();
+        }
+
+        ArmDueTimer();
+        return Task.CompletedTask;
+    }
+
+    public async Task<LeaseBatch> LeaseAsync(string node, int max)
+    {
+        _queue.PromoteDue(time.GetUtcNow());
+        var leased = new List<LeasedTask>(Math.Min(max, _queue.ReadyCount));
+        while (leased.Count < max && _queue.TryTake(out var entry))
+        {
+            var answer = await GrainFactory.GetGrain<IJobGrain>(entry.Job).TryAcquireAsync(entry.TaskId, Partition);
+            switch (answer.Outcome)
+            {
+                case AcquireOutcome.Acquired:
+                    leased.Add(new LeasedTask(entry.TaskId, answer.Job!));
+                    break;
+                case AcquireOutcome.Paused or AcquireOutcome.AtLimit:
+                    _queue.Block(entry);
+                    break;
+                default:
+                    LogAbandoned(logger, entry.TaskId, entry.Job);
+                    _ = GrainFactory.GetGrain<ITaskGrain>(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
+                    break;
+            }
+        }
+
+        return new LeaseBatch(leased, _queue.ReadyCount > 0);
+    }
+
+    public Task RemoveAsync(string taskId)
+    {
+        _queue.Remove(taskId);
+        return Task.CompletedTask;
+    }
+
+    public Task UnblockAsync(string job)
+    {
+        if (_queue.Unblock(job) > 0)
+        {
+            NotifyWorkers();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task SubscribeAsync(string node, IWorkerObserver observer)
+    {
+        _workers[node] = (observer, time.GetUtcNow());
+        if (_queue.ReadyCount > 0)
+        {
+            _ = observer.WorkAvailable(Partition);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> CountAsync() => Task.FromResult(_queue.Count);
+
+    private void NotifyWorkers()
+    {
+        var now = time.GetUtcNow();
+        List<string>? expired = null;
+        foreach (var (node, (observer, seen)) in _workers)
+        {
+            if (now - seen > s_subscriptionLifetime)
+            {
+                (expired ??= []).Add(node);
+                continue;
+            }
+
+            _ = observer.WorkAvailable(Partition);
+        }
+
+        foreach (var node in expired ?? [])
+        {
+            _workers.Remove(node);
+        }
+    }
+
+    private void ArmDueTimer()
+    {
+        var due = _queue.NextDueAt;
+        if (due is null || due == _dueTimerAt)
+        {
+            return;
+        }
+
+        _dueTimer?.Dispose();
+        _dueTimerAt = due;
+        var delay = due.Value - time.GetUtcNow();
+        _dueTimer = this.RegisterGrainTimer(OnDueAsync, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private Task OnDueAsync(CancellationToken cancellationToken)
+    {
+        _dueTimerAt = null;
+        if (_queue.PromoteDue(time.GetUtcNow()) > 0)
+        {
+            NotifyWorkers();
+        }
+
+        ArmDueTimer();
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cannot start: its job {Job} no longer exists.")]
+    private static partial void LogAbandoned(ILogger logger, string taskId, string job);
+}

@@ -1,0 +1,140 @@
+namespace Stevedore.Grains;
+
+/// <summary>
+/// The in-memory order of one queue partition: ready tasks by priority (high first) then age (task ids sort by
+/// creation time), delayed tasks by due time, and tasks set aside while their job is paused or at its limit.
+/// Pure logic, no grain concerns, so it is unit tested directly.
+/// </summary>
+internal sealed class ReadyQueue
+{
+    private static readonly Comparer<QueueEntry> s_readyOrder = Comparer<QueueEntry>.Create(static (a, b) =>
+    {
+        var byPriority = b.Priority.CompareTo(a.Priority);
+        return byPriority != 0 ? byPriority : string.CompareOrdinal(a.TaskId, b.TaskId);
+    });
+
+    private static readonly Comparer<QueueEntry> s_dueOrder = Comparer<QueueEntry>.Create(static (a, b) =>
+    {
+        var byDue = Nullable.Compare(a.RunAfter, b.RunAfter);
+        return byDue != 0 ? byDue : string.CompareOrdinal(a.TaskId, b.TaskId);
+    });
+
+    private readonly SortedSet<QueueEntry> _ready = new(s_readyOrder);
+    private readonly SortedSet<QueueEntry> _delayed = new(s_dueOrder);
+    private readonly Dictionary<string, SortedSet<QueueEntry>> _blocked = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, QueueEntry> _byId = new(StringComparer.Ordinal);
+
+    public int ReadyCount => _ready.Count;
+    public int Count => _byId.Count;
+    public DateTimeOffset? NextDueAt => _delayed.Count > 0 ? _delayed.Min.RunAfter : null;
+
+    /// <summary>Adds an entry; a task already held is replaced. Returns true when the entry is ready now.</summary>
+    public bool Add(QueueEntry entry, DateTimeOffset now)
+    {
+        Remove(entry.TaskId);
+        _byId[entry.TaskId] = entry;
+        if (entry.RunAfter is { } due && due > now)
+        {
+            _delayed.Add(entry);
+            return false;
+        }
+
+        if (_blocked.TryGetValue(entry.Job, out var blocked))
+        {
+            blocked.Add(entry);
+            return false;
+        }
+
+        _ready.Add(entry);
+        return true;
+    }
+
+    /// <summary>Moves delayed entries that are due into the ready set; returns how many became ready.</summary>
+    public int PromoteDue(DateTimeOffset now)
+    {
+        var promoted = 0;
+        while (_delayed.Count > 0 && _delayed.Min.RunAfter <= now)
+        {
+            var entry = _delayed.Min;
+            _delayed.Remove(entry);
+            if (_blocked.TryGetValue(entry.Job, out var blocked))
+            {
+                blocked.Add(entry);
+            }
+            else
+            {
+                _ready.Add(entry);
+                promoted++;
+            }
+        }
+
+        return promoted;
+    }
+
+    /// <summary>Takes the first ready entry out of the queue.</summary>
+    public bool TryTake(out QueueEntry entry)
+    {
+        if (_ready.Count == 0)
+        {
+            entry = default;
+            return false;
+        }
+
+        entry = _ready.Min;
+        _ready.Remove(entry);
+        _byId.Remove(entry.TaskId);
+        return true;
+    }
+
+    /// <summary>Sets a taken entry aside, with every ready entry of its job, until <see cref="Unblock"/>.</summary>
+    public void Block(QueueEntry entry)
+    {
+        if (!_blocked.TryGetValue(entry.Job, out var blocked))
+        {
+            blocked = new SortedSet<QueueEntry>(s_readyOrder);
+            _blocked[entry.Job] = blocked;
+            _ready.RemoveWhere(e =>
+            {
+                if (e.Job != entry.Job)
+                {
+                    return false;
+                }
+
+                blocked.Add(e);
+                return true;
+            });
+        }
+
+        blocked.Add(entry);
+        _byId[entry.TaskId] = entry;
+    }
+
+    /// <summary>Makes a job's set-aside entries ready again; returns how many.</summary>
+    public int Unblock(string job)
+    {
+        if (!_blocked.Remove(job, out var blocked))
+        {
+            return 0;
+        }
+
+        _ready.UnionWith(blocked);
+        return blocked.Count;
+    }
+
+    public bool IsBlocked(string job) => _blocked.ContainsKey(job);
+
+    public bool Remove(string taskId)
+    {
+        if (!_byId.Remove(taskId, out var entry))
+        {
+            return false;
+        }
+
+        if (!_ready.Remove(entry) && !_delayed.Remove(entry) && _blocked.TryGetValue(entry.Job, out var blocked))
+        {
+            blocked.Remove(entry);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+using Stevedore.Storage;
+
+namespace Stevedore.Grains;
+
+/// <summary>
+/// One task's lifecycle. Its state is its <see cref="TaskRecord"/> in the task store (also the index behind
+/// listings), loaded on activation and written on each transition. It never runs anything: worker nodes do.
+/// </summary>
+[CollectionAgeLimit(Minutes = 2)]
+public sealed partial class TaskGrain(ITaskStore tasks, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
+{
+    private TaskRecord? _task;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _task = await tasks.GetAsync(this.GetPrimaryKeyString(), cancellationToken);
+
+    public Task<TaskRecord?> GetAsync() => Task.FromResult(_task);
+
+    public async Task<RunAssignment?> StartAsync(string node, JobInfo job)
+    {
+        var started = _task is null ? null : TaskTransitions.Start(_task, node, job, time.GetUtcNow());
+        if (started is null)
+        {
+            // Cancelled while leased, or a duplicate lease: give the run slot back.
+            await GrainFactory.GetGrain<IJobGrain>(job.Name).ReleaseAsync(this.GetPrimaryKeyString());
+            return null;
+        }
+
+        await SaveAsync(started);
+        return new RunAssignment
+        {
+            TaskId = started.Id,
+            Job = job,
+            Attempt = started.Attempt,
+            TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+        };
+    }
+
+    public async Task<TaskRecord?> CompleteAsync(int attempt, RunOutcome outcome)
+    {
+        if (_task is null)
+        {
+            return null;
+        }
+
+        var job = await GrainFactory.GetGrain<IJobGrain>(_task.Job).GetAsync();
+        var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
+        if (finished is null)
+        {
+            LogStaleOutcome(logger, _task.Id, attempt, _task.Attempt, _task.Status);
+            return _task;
+        }
+
+        await SaveAsync(finished);
+        await GrainFactory.GetGrain<IJobGrain>(finished.Job).ReleaseAsync(finished.Id);
+        if (finished.Status == TaskRunStatus.Queued)
+        {
+            await GrainFactory.GetGrain<IQueuePartitionGrain>(finished.Partition).EnqueueAsync([QueueEntry.For(finished)]);
+        }
+
+        return finished;
+    }
+
+    public async Task<CancelResult> CancelAsync()
+    {
+        if (_task is null)
+        {
+            return new CancelResult(CancelOutcome.NotFound, null);
+        }
+
+        if (_task.Status.IsTerminal())
+        {
+            return new CancelResult(CancelOutcome.AlreadyFinished, _task);
+        }
+
+        var wasQueued = _task.Status == TaskRunStatus.Queued;
+        if (TaskTransitions.Cancel(_task, time.GetUtcNow()) is { } cancelled)
+        {
+            await SaveAsync(cancelled);
+        }
+
+        if (wasQueued)
+        {
+            await GrainFactory.GetGrain<IQueuePartitionGrain>(_task.Partition).RemoveAsync(_task.Id);
+            return new CancelResult(CancelOutcome.Cancelled, _task);
+        }
+
+        if (_task.Node is { } node)
+        {
+            await GrainFactory.GetGrain<IWorkerNodeGrain>(node).CancelTaskAsync(_task.Id);
+        }
+
+        return new CancelResult(CancelOutcome.CancelRequested, _task);
+    }
+
+    public async Task AbandonAsync(string reason)
+    {
+        if (_task is not null && TaskTransitions.Abandon(_task, reason, time.GetUtcNow()) is { } abandoned)
+        {
+            await SaveAsync(abandoned);
+        }
+    }
+
+    private async Task SaveAsync(TaskRecord task)
+    {
+        await tasks.UpdateAsync(task);
+        _task = task;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored outcome of attempt {Attempt} of task {TaskId}: it is at attempt {Current}, {Status}.")]
+    private static partial void LogStaleOutcome(ILogger logger, string taskId, int attempt, int current, TaskRunStatus status);
+}

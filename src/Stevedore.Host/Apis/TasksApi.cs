@@ -1,0 +1,197 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Stevedore.Application;
+using Stevedore.Options;
+using Stevedore.Storage;
+
+namespace Stevedore.Host.Apis;
+
+public static class TasksApi
+{
+    public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/jobs/{name}/tasks", async (string name, HttpRequest request, TaskService service, IOptions<QueueOptions> options) =>
+        {
+            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBodyBytes(options.Value.MaxPayloadBytes), allowEmpty: true);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            using (body)
+            {
+                var errors = new FieldErrors();
+                var draft = body is null ? new TaskDraft() : JsonInput.ReadTask(body.RootElement, errors);
+                if (errors.Any)
+                {
+                    return Problems.Invalid(errors);
+                }
+
+                var result = await service.EnqueueAsync(name, draft);
+                if (!result.Ok)
+                {
+                    return Problems.From(result.Error!);
+                }
+
+                var task = TaskResponse.From(result.Value!.Task);
+                return result.Value.Existing
+                    ? Results.Ok(task)
+                    : Results.Accepted($"/v1/tasks/{task.Id}", task);
+            }
+        });
+
+        app.MapPost("/v1/jobs/{name}/tasks:batch", async (string name, HttpRequest request, TaskService service) =>
+        {
+            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBatchBodyBytes);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            using (body)
+            {
+                var errors = new FieldErrors();
+                if (!body!.RootElement.TryGetProperty("tasks", out var items) || items.ValueKind != JsonValueKind.Array)
+                {
+                    errors.Add("tasks", "is required: an array of task objects, e.g. {\"tasks\":[{\"payload\":1},{\"payload\":2}]}");
+                    return Problems.Invalid(errors);
+                }
+
+                foreach (var property in body.RootElement.EnumerateObject().Where(p => p.Name != "tasks"))
+                {
+                    errors.Add(property.Name, "is not a known field; expected: tasks");
+                }
+
+                var drafts = new List<TaskDraft>(items.GetArrayLength());
+                var i = 0;
+                foreach (var item in items.EnumerateArray())
+                {
+                    drafts.Add(JsonInput.ReadTask(item, errors, $"tasks[{i++}]."));
+                }
+
+                if (errors.Any)
+                {
+                    return Problems.Invalid(errors);
+                }
+
+                var result = await service.EnqueueBatchAsync(name, drafts);
+                return result.Ok ? Results.Json(new BatchResponse(result.Value!), statusCode: StatusCodes.Status202Accepted) : Problems.From(result.Error!);
+            }
+        });
+
+        var tasks = app.MapGroup("/v1/tasks");
+
+        tasks.MapGet("/", async (HttpRequest request, TaskService service, CancellationToken ct) =>
+        {
+            var q = request.Query;
+            var unknown = q.Keys.Where(k => k is not ("job" or "status" or "label" or "limit" or "cursor")).ToList();
+            if (unknown.Count > 0)
+            {
+                var errors = new FieldErrors();
+                foreach (var key in unknown)
+                {
+                    errors.Add(key, "is not a known query parameter; expected: job, status, label, limit, cursor");
+                }
+
+                return Problems.Invalid(errors);
+            }
+
+            var result = await service.ListAsync(new TaskListDraft
+            {
+                Job = q["job"].FirstOrDefault(),
+                Status = q["status"].FirstOrDefault(),
+                Label = q["label"].FirstOrDefault(),
+                Limit = q["limit"].FirstOrDefault(),
+                Cursor = q["cursor"].FirstOrDefault(),
+            }, ct);
+            return JobsApi.Respond(result, page => Results.Ok(new TaskListResponse(page.Items.Select(TaskResponse.From).ToList(), page.NextCursor)));
+        });
+
+        tasks.MapGet("/{id}", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.GetAsync(id), t => Results.Ok(TaskResponse.From(t))));
+
+        tasks.MapPost("/{id}/cancel", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.CancelAsync(id), t => Results.Ok(TaskResponse.From(t))));
+
+        tasks.MapPost("/{id}/retry", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.RetryAsync(id), r => Results.Accepted($"/v1/tasks/{r.Task.Id}", TaskResponse.From(r.Task))));
+
+        tasks.MapGet("/{id}/result", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.GetResultAsync(id), bytes => Results.Bytes(bytes.ToArray(), ContentTypeOf(bytes.Span))));
+
+        tasks.MapGet("/{id}/log", async (string id, HttpContext context, TaskService service) =>
+        {
+            var q = context.Request.Query;
+            var errors = new FieldErrors();
+            LogStream? only = q["stream"].FirstOrDefault() switch
+            {
+                null => null,
+                "stdout" => LogStream.Stdout,
+                "stderr" => LogStream.Stderr,
+                var other => Invalid(errors, "stream", $"'{other}' is not a stream: use stdout or stderr, or leave it out for both"),
+            };
+            var follow = false;
+            if (q["follow"].FirstOrDefault() is { } followText && !bool.TryParse(followText, out follow))
+            {
+                errors.Add("follow", "must be true or false");
+            }
+
+            if (errors.Any)
+            {
+                return Problems.Invalid(errors);
+            }
+
+            var started = false;
+            var error = await service.ReadLogAsync(id, only, follow, async (data, ct) =>
+            {
+                if (!started)
+                {
+                    started = true;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                }
+
+                await context.Response.Body.WriteAsync(data, ct);
+                if (follow)
+                {
+                    await context.Response.Body.FlushAsync(ct);
+                }
+            }, context.RequestAborted);
+            if (error is not null)
+            {
+                return Problems.From(error);
+            }
+
+            return started ? Results.Empty : Results.Text("", "text/plain; charset=utf-8");
+        });
+
+        return app;
+    }
+
+    private static LogStream? Invalid(FieldErrors errors, string field, string message)
+    {
+        errors.Add(field, message);
+        return null;
+    }
+
+    private static string ContentTypeOf(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(bytes);
+            if (JsonDocument.TryParseValue(ref reader, out var document))
+            {
+                document.Dispose();
+                if (reader.BytesConsumed == bytes.Length || bytes[(int)reader.BytesConsumed..].Trim(" \r\n\t"u8).IsEmpty)
+                {
+                    return "application/json";
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(bytes) ? "text/plain; charset=utf-8" : "application/octet-stream";
+    }
+}

@@ -1,0 +1,39 @@
+using Stevedore.Host.Apis;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Stevedore.Host.Hosting;
+
+/// <summary>When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c> and <c>/dashboard</c> call must carry it.</summary>
+public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration configuration)
+{
+    private readonly byte[]? _token = configuration[StevedoreHost.AdminTokenKey] is { Length: > 0 } t ? Encoding.UTF8.GetBytes(t) : null;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (_token is null || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")))
+        {
+            await next(context);
+            return;
+        }
+
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await Problems.Write(context, StatusCodes.Status401Unauthorized,
+                "This server needs the admin token: send the header 'Authorization: Bearer <token>' (the value of Stevedore:Auth:AdminToken).");
+            return;
+        }
+
+        var given = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+        if (!CryptographicOperations.FixedTimeEquals(given, _token))
+        {
+            await Problems.Write(context, StatusCodes.Status403Forbidden, "The bearer token is not this server's admin token.");
+            return;
+        }
+
+        await next(context);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Net;
+using Orleans.Dashboard;
+using Stevedore.Execution.Worker;
+using Stevedore.Host.Apis;
+
+namespace Stevedore.Host.Hosting;
+
+/// <summary>Composition of the Stevedore host: one ASP.NET Core app co-hosting an Orleans silo.</summary>
+public static partial class StevedoreHost
+{
+    public const string AdminTokenKey = "Stevedore:Auth:AdminToken";
+
+    /// <param name="args">Command-line arguments (configuration overrides such as <c>--Stevedore:Worker:Slots=4</c>).</param>
+    /// <param name="configure">Extra configuration for tests, applied last.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var config = builder.Configuration;
+
+        var storage = config["Stevedore:Storage"] ?? "Memory";
+        if (!string.Equals(storage, "Memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new StartupException(string.Equals(storage, "Postgres", StringComparison.OrdinalIgnoreCase)
+                ? "Stevedore:Storage=Postgres is not available in this build yet; use Memory (the embedded default)."
+                : $"Stevedore:Storage '{storage}' is unknown: use Memory (embedded, one silo) or Postgres.");
+        }
+
+        var token = config[AdminTokenKey];
+        if (token is not null && token.Length < 16)
+        {
+            throw new StartupException($"{AdminTokenKey} must be at least 16 characters (a random string, e.g. from `openssl rand -hex 24`).");
+        }
+
+        if (string.IsNullOrEmpty(token))
+        {
+            RequireLoopback(config);
+        }
+
+        var clusterId = config["Orleans:ClusterId"] ?? "stevedore";
+        var siloPort = Port(config, "Orleans:SiloPort", 11111);
+        var gatewayPort = Port(config, "Orleans:GatewayPort", 30000);
+        builder.Services.Configure<WorkerOptions>(o => o.Node ??= $"{Environment.MachineName}:{siloPort}");
+
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "stevedore", clusterId: clusterId);
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.AddDashboard();
+        });
+        builder.Services.AddStevedore(config);
+
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.UseMiddleware<AdminTokenMiddleware>();
+
+        app.MapOpsApi();
+        app.MapJobsApi();
+        app.MapTasksApi();
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
+        if (string.IsNullOrEmpty(token))
+        {
+            LogOpen(log);
+        }
+
+        return app;
+    }
+
+    /// <summary>Without an admin token the API is open, so it must only be reachable from this machine.</summary>
+    private static void RequireLoopback(IConfiguration config)
+    {
+        var urls = config.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"])
+            .Concat((config["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+            .Where(u => !string.IsNullOrWhiteSpace(u));
+        foreach (var url in urls)
+        {
+            var host = BindingHost(url!);
+            if (host != "localhost" && !(IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)))
+            {
+                throw new StartupException(
+                    $"Refusing to listen on {url} without an admin token: set {AdminTokenKey} (env Stevedore__Auth__AdminToken) or bind to 127.0.0.1.");
+            }
+        }
+    }
+
+    private static string BindingHost(string url)
+    {
+        var rest = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..] : url;
+        var end = rest.StartsWith('[') ? rest.IndexOf(']', StringComparison.Ordinal) + 1 : rest.IndexOfAny([':', '/']);
+        return (end > 0 ? rest[..end] : rest).ToLowerInvariant();
+    }
+
+    private static int Port(IConfiguration config, string key, int fallback)
+    {
+        var text = config[key];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+            ? port
+            : throw new StartupException($"{key} must be a TCP port from 1 to 65535; got '{text}'.");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token is set (Stevedore:Auth:AdminToken): the API needs no credentials and listens on loopback only.")]
+    private static partial void LogOpen(ILogger logger);
+}
+
+/// <summary>A setting that cannot work; the message says which and how to fix it.</summary>
+public sealed class StartupException(string message) : Exception(message);

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Stevedore.Application;
+using Stevedore.Execution;
+using Stevedore.Execution.Docker;
+using Stevedore.Execution.Fake;
+using Stevedore.Execution.Worker;
+using Stevedore.Options;
+using Stevedore.Storage;
+using Stevedore.Storage.Memory;
+
+namespace Stevedore.Host.Hosting;
+
+public static class StevedoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Everything a Stevedore silo runs besides Orleans itself: stores, application services, the container driver
+    /// and this silo's worker node. Safe to call twice. Used by the host and by the test cluster.
+    /// </summary>
+    public static IServiceCollection AddStevedore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<QueueOptions>().Bind(configuration.GetSection(QueueOptions.Section)).ValidateOnStart();
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
+        services.AddOptions<DockerOptions>().Bind(configuration.GetSection(DockerOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueueOptions>, StevedoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, StevedoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, StevedoreOptionsValidator>());
+
+        services.TryAddSingleton<IJobStore, MemoryJobStore>();
+        services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
+        services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
+
+        var driver = configuration["Stevedore:Worker:Driver"] ?? "docker";
+        if (string.Equals(driver, "fake", StringComparison.OrdinalIgnoreCase))
+        {
+            services.TryAddSingleton<FakeContainerDriver>();
+            services.TryAddSingleton<IContainerDriver>(sp => sp.GetRequiredService<FakeContainerDriver>());
+        }
+        else
+        {
+            services.TryAddSingleton<IContainerDriver, DockerContainerDriver>();
+        }
+
+        services.TryAddSingleton<JobService>();
+        services.TryAddSingleton<TaskService>();
+        if (!services.Any(d => d.ServiceType == typeof(WorkerService)))
+        {
+            services.AddSingleton<WorkerService>();
+            services.AddHostedService(sp => sp.GetRequiredService<WorkerService>());
+        }
+
+        return services;
+    }
+}

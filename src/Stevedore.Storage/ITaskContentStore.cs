@@ -1,0 +1,30 @@
+namespace Stevedore.Storage;
+
+public enum LogStream : byte
+{
+    Stdout = 1,
+    Stderr = 2,
+    /// <summary>Lines Stevedore itself writes into a task's log (attempt headers, truncation).</summary>
+    System = 3,
+}
+
+public readonly record struct LogChunk(int Attempt, LogStream Stream, ReadOnlyMemory<byte> Data);
+
+/// <summary>The large things of a task, kept out of grain state: payload, log and result.</summary>
+public interface ITaskContentStore
+{
+    Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default);
+    Task PutPayloadsAsync(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> payloads, CancellationToken cancellationToken = default);
+    Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default);
+
+    Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default);
+    Task<ReadOnlyMemory<byte>?> GetResultAsync(string taskId, CancellationToken cancellationToken = default);
+
+    Task AppendLogAsync(string taskId, IReadOnlyList<LogChunk> chunks, CancellationToken cancellationToken = default);
+
+    /// <summary>Chunks from position <paramref name="from"/> on, and the position after them.</summary>
+    Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, CancellationToken cancellationToken = default);
+
+    /// <summary>Completes when the log grows past <paramref name="position"/>, or when the token fires.</summary>
+    Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken);
+}

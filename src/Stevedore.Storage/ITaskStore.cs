@@ -1,0 +1,38 @@
+namespace Stevedore.Storage;
+
+/// <summary>
+/// Task records: the durable state of task grains and the index behind task listings. A record is inserted once by
+/// the application layer and from then on written only by its task grain.
+/// </summary>
+public interface ITaskStore
+{
+    Task InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
+    Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
+    Task UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default);
+    Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
+    Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
+
+    /// <summary>Queued tasks of one partition, to rebuild it when it activates.</summary>
+    Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default);
+
+    /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
+    Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims an idempotency key for <paramref name="taskId"/>. Returns null when claimed, or the id of the task that
+    /// holds the key already (claims older than <paramref name="notBefore"/> have lapsed and are taken over).
+    /// </summary>
+    Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default);
+}
+
+public sealed record TaskQuery
+{
+    public string? Job { get; init; }
+    public TaskRunStatus? Status { get; init; }
+    public KeyValuePair<string, string>? Label { get; init; }
+    public int Limit { get; init; } = 50;
+    /// <summary>Ids sort by creation time; the page holds tasks with ids below the cursor.</summary>
+    public string? Cursor { get; init; }
+}
+
+public sealed record TaskPage(IReadOnlyList<TaskRecord> Items, string? NextCursor);

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+
+namespace Stevedore.Storage.Memory;
+
+/// <summary>Task records in process memory: the embedded default, not durable. Records are immutable, so sharing is safe.</summary>
+public sealed class MemoryTaskStore : ITaskStore
+{
+    private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
+    private readonly Lock _keyLock = new();
+
+    public Task InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
+    {
+        foreach (var task in tasks)
+        {
+            if (!_tasks.TryAdd(task.Id, task))
+            {
+                throw new InvalidOperationException($"Task {task.Id} exists already.");
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_tasks.TryGetValue(id, out var task) ? task : null);
+
+    public Task UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default)
+    {
+        _tasks[task.Id] = task;
+        return Task.CompletedTask;
+    }
+
+    public Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default)
+    {
+        var limit = Math.Max(1, query.Limit);
+        var items = _tasks.Values
+            .Where(t => query.Job is null || t.Job == query.Job)
+            .Where(t => query.Status is null || t.Status == query.Status)
+            .Where(t => query.Label is not { } label || (t.Labels.TryGetValue(label.Key, out var v) && v == label.Value))
+            .Where(t => query.Cursor is null || string.CompareOrdinal(t.Id, query.Cursor) < 0)
+            .OrderByDescending(t => t.Id, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveAt(limit);
+            next = items[^1].Id;
+        }
+
+        return Task.FromResult(new TaskPage(items, next));
+    }
+
+    public Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default)
+    {
+        var counts = Enum.GetValues<TaskRunStatus>().ToDictionary(s => s, _ => 0L);
+        foreach (var task in _tasks.Values)
+        {
+            if (task.Job == job)
+            {
+                counts[task.Status]++;
+            }
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(counts);
+    }
+
+    public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<QueueEntry>>(_tasks.Values
+            .Where(t => t.Partition == partition && t.Status == TaskRunStatus.Queued && !t.CancelRequested)
+            .Select(QueueEntry.For)
+            .ToList());
+
+    public Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>(_tasks.Values
+            .Where(t => t.Job == job && t.Status == TaskRunStatus.Running)
+            .Select(t => t.Id)
+            .ToList());
+
+    public Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default)
+    {
+        lock (_keyLock)
+        {
+            if (_keys.TryGetValue((job, key), out var held) && held.At >= notBefore)
+            {
+                return Task.FromResult<string?>(held.TaskId);
+            }
+
+            _keys[(job, key)] = (taskId, now);
+            return Task.FromResult<string?>(null);
+        }
+    }
+}
