@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Stevedore.Application;
+using Stevedore.Execution;
+
+namespace Stevedore.UnitTests.Grains;
+
+[Collection(ClusterCollection.Name)]
+public class SchedulingTests(ClusterFixture fx)
+{
+    [Fact]
+    public async Task ATask_RunsThroughTheWorker_WithItsPayloadLogAndResult()
+    {
+        await fx.PutJobAsync("echo", new JobDraft { Image = "fake/echo" });
+        var task = await fx.EnqueueAsync("echo", new TaskDraft { Payload = "hi there"u8.ToArray() });
+
+        var done = await fx.WaitForEndAsync(task.Id);
+
+        Assert.Equal(TaskRunStatus.Succeeded, done.Status);
+        Assert.Equal("test-node", done.Node);
+        Assert.Equal("hi there", Encoding.UTF8.GetString((await fx.Tasks.GetResultAsync(task.Id)).Value!.Span));
+        var log = new MemoryStream();
+        await fx.Tasks.ReadLogAsync(task.Id, null, follow: false, (d, _) => log.WriteAsync(d).AsTask(), default);
+        Assert.Equal("hi there", Encoding.UTF8.GetString(log.ToArray()));
+    }
+
+    [Fact]
+    public async Task MaxConcurrency_IsNeverExceeded_UnderManyTasks()
+    {
+        const string job = "limited";
+        await fx.PutJobAsync(job, new JobDraft { Image = "fake/hold", MaxConcurrency = 2 });
+        var driver = fx.Driver;
+        // Each run holds until the test lets it go, a little after it started: runs overlap as much as allowed.
+        void OnStarted(ContainerRunRequest r)
+        {
+            if (r.Job == job)
+            {
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(5);
+                    driver.Release(r.TaskId);
+                });
+            }
+        }
+
+        driver.Started += OnStarted;
+        try
+        {
+            var tasks = new List<TaskRecord>();
+            for (var i = 0; i < 30; i++)
+            {
+                tasks.Add(await fx.EnqueueAsync(job));
+            }
+
+            foreach (var t in tasks)
+            {
+                Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(t.Id)).Status);
+            }
+
+            Assert.Equal(2, driver.MaxConcurrencySeen(job));
+        }
+        finally
+        {
+            driver.Started -= OnStarted;
+        }
+    }
+
+    [Fact]
+    public async Task PausedJob_QueuesTasksButStartsNone_UntilResumed()
+    {
+        await fx.PutJobAsync("pausable", new JobDraft { Image = "fake/ok" });
+        await fx.PutJobAsync("control", new JobDraft { Image = "fake/ok" });
+        Assert.True((await fx.Jobs.SetPausedAsync("pausable", true)).Value!.Paused);
+
+        var held = new List<TaskRecord>();
+        for (var i = 0; i < 5; i++)
+        {
+            held.Add(await fx.EnqueueAsync("pausable"));
+        }
+
+        // Tasks of another job enqueued later run through every partition's dispatch meanwhile.
+        for (var i = 0; i < 16; i++)
+        {
+            await fx.WaitForEndAsync((await fx.EnqueueAsync("control")).Id);
+        }
+
+        foreach (var t in held)
+        {
+            var now = await fx.GetAsync(t.Id);
+            Assert.Equal(TaskRunStatus.Queued, now.Status);
+            Assert.Equal(0, now.Attempt);
+        }
+
+        Assert.Equal(5, (await fx.Jobs.StatsAsync("pausable")).Value!.QueuedNow);
+
+        await fx.Jobs.SetPausedAsync("pausable", false);
+        foreach (var t in held)
+        {
+            Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(t.Id)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task CancelQueued_CancelsAtOnce_AndTheTaskNeverRuns()
+    {
+        await fx.PutJobAsync("one-at-a-time", new JobDraft { Image = "fake/hold", MaxConcurrency = 1 });
+        var first = await fx.EnqueueAsync("one-at-a-time");
+        await fx.Driver.WhenStarted(first.Id).WaitAsync(TimeSpan.FromSeconds(20));
+        var second = await fx.EnqueueAsync("one-at-a-time");
+
+        var cancelled = await fx.Tasks.CancelAsync(second.Id);
+
+        Assert.Equal(TaskRunStatus.Cancelled, cancelled.Value!.Status);
+        fx.Driver.Release(first.Id);
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(first.Id)).Status);
+        var third = await fx.EnqueueAsync("one-at-a-time");
+        await fx.Driver.WhenStarted(third.Id).WaitAsync(TimeSpan.FromSeconds(20));
+        fx.Driver.Release(third.Id);
+        await fx.WaitForEndAsync(third.Id);
+
+        var after = await fx.GetAsync(second.Id);
+        Assert.Equal(TaskRunStatus.Cancelled, after.Status);
+        Assert.Equal(0, after.Attempt);
+        Assert.Equal(AppErrorKind.Conflict, (await fx.Tasks.CancelAsync(second.Id)).Error!.Kind);
+    }
+
+    [Fact]
+    public async Task CancelRunning_KillsTheRun_AndEndsCancelled()
+    {
+        await fx.PutJobAsync("long", new JobDraft { Image = "fake/hold", Retries = 3 });
+        var task = await fx.EnqueueAsync("long");
+        await fx.Driver.WhenStarted(task.Id).WaitAsync(TimeSpan.FromSeconds(20));
+
+        var requested = await fx.Tasks.CancelAsync(task.Id);
+        Assert.True(requested.Ok);
+        Assert.True(requested.Value!.CancelRequested);
+
+        var done = await fx.WaitForEndAsync(task.Id);
+        Assert.Equal(TaskRunStatus.Cancelled, done.Status);
+        Assert.Equal(1, done.Attempt);
+        Assert.Equal(0, fx.Driver.RunningNow("long"));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_ReturnsTheSameTask_ForTheSameJob_EvenConcurrently()
+    {
+        await fx.PutJobAsync("idem", new JobDraft { Image = "fake/ok" });
+        await fx.PutJobAsync("idem-other", new JobDraft { Image = "fake/ok" });
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
+            fx.Tasks.EnqueueAsync("idem", new TaskDraft { IdempotencyKey = "order-42" })));
+
+        Assert.Single(results.Select(r => r.Value!.Task.Id).Distinct());
+        Assert.Equal(1, results.Count(r => !r.Value!.Existing));
+        var other = await fx.Tasks.EnqueueAsync("idem-other", new TaskDraft { IdempotencyKey = "order-42" });
+        Assert.False(other.Value!.Existing);
+        Assert.NotEqual(results[0].Value!.Task.Id, other.Value.Task.Id);
+    }
+
+    [Fact]
+    public async Task FailingTask_IsRetried_UntilAttemptsRunOut()
+    {
+        await fx.PutJobAsync("flaky", new JobDraft { Image = "fake/fail", Retries = 2, RetryDelaySeconds = 0 });
+        var task = await fx.EnqueueAsync("flaky");
+
+        var done = await fx.WaitForEndAsync(task.Id);
+
+        Assert.Equal(TaskRunStatus.Failed, done.Status);
+        Assert.Equal(3, done.Attempt);
+        Assert.Equal([1, 2, 3], done.Attempts.Select(a => a.Number));
+        Assert.All(done.Attempts, a => Assert.Equal(TaskRunStatus.Failed, a.Status));
+        Assert.Equal(1, done.ExitCode);
+    }
+
+    [Fact]
+    public async Task DelayedTask_StartsNoEarlierThanItsRunAfter()
+    {
+        await fx.PutJobAsync("later", new JobDraft { Image = "fake/ok" });
+        var task = await fx.EnqueueAsync("later", new TaskDraft { DelaySeconds = 1 });
+        Assert.NotNull(task.RunAfter);
+
+        var done = await fx.WaitForEndAsync(task.Id);
+
+        Assert.Equal(TaskRunStatus.Succeeded, done.Status);
+        Assert.True(done.StartedAt >= task.RunAfter, $"started {done.StartedAt:O}, due {task.RunAfter:O}");
+    }
+
+    [Fact]
+    public async Task DeletedJob_FailsItsWaitingTasks_WithAReason()
+    {
+        await fx.PutJobAsync("doomed", new JobDraft { Image = "fake/ok" });
+        await fx.Jobs.SetPausedAsync("doomed", true);
+        var task = await fx.EnqueueAsync("doomed");
+        // Wait until the partition has seen it and set it aside for the pause.
+        await fx.WaitForAsync(task.Id, _ => true);
+        Assert.True((await fx.Jobs.DeleteAsync("doomed")).Ok);
+
+        var done = await fx.WaitForEndAsync(task.Id);
+
+        Assert.Equal(TaskRunStatus.Failed, done.Status);
+        Assert.Contains("deleted", done.Error);
+    }
+
+    [Fact]
+    public async Task JobVersion_IsBumpedOnChangeOnly_AndTasksRecordTheVersionTheyRan()
+    {
+        var v1 = await fx.PutJobAsync("versioned", new JobDraft { Image = "fake/ok" });
+        var same = await fx.PutJobAsync("versioned", new JobDraft { Image = "fake/ok" });
+        var v2 = await fx.PutJobAsync("versioned", new JobDraft { Image = "fake/ok", Priority = 1 });
+        Assert.Equal((1, 1, 2), (v1.Version, same.Version, v2.Version));
+
+        var done = await fx.WaitForEndAsync((await fx.EnqueueAsync("versioned")).Id);
+        Assert.Equal(2, done.JobVersion);
+    }
+}

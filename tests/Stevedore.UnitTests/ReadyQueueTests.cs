@@ -1,0 +1,108 @@
+using Stevedore.Grains;
+
+namespace Stevedore.UnitTests;
+
+public class ReadyQueueTests
+{
+    private static readonly DateTimeOffset s_now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static List<QueueEntry> Drain(ReadyQueue queue)
+    {
+        var taken = new List<QueueEntry>();
+        while (queue.TryTake(out var e))
+        {
+            taken.Add(e);
+        }
+
+        return taken;
+    }
+
+    [Fact]
+    public void TryTake_ReturnsHigherPriorityFirst_ThenOlderFirst()
+    {
+        var ids = Enumerable.Range(0, 5).Select(i => TaskIds.New(s_now)).ToArray();
+        var queue = new ReadyQueue();
+        queue.Add(new QueueEntry(ids[0], "j", 0, null), s_now);
+        queue.Add(new QueueEntry(ids[1], "j", 2, null), s_now);
+        queue.Add(new QueueEntry(ids[2], "j", 1, null), s_now);
+        queue.Add(new QueueEntry(ids[3], "j", 2, null), s_now);
+        queue.Add(new QueueEntry(ids[4], "j", 0, null), s_now);
+
+        Assert.Equal([ids[1], ids[3], ids[2], ids[0], ids[4]], Drain(queue).Select(e => e.TaskId));
+    }
+
+    [Fact]
+    public void DelayedEntries_BecomeReadyWhenDue_InDueOrder()
+    {
+        var queue = new ReadyQueue();
+        var late = TaskIds.New(s_now);
+        var early = TaskIds.New(s_now);
+        Assert.False(queue.Add(new QueueEntry(late, "j", 2, s_now.AddSeconds(20)), s_now));
+        Assert.False(queue.Add(new QueueEntry(early, "j", 0, s_now.AddSeconds(10)), s_now));
+
+        Assert.Equal(0, queue.ReadyCount);
+        Assert.Equal(s_now.AddSeconds(10), queue.NextDueAt);
+        Assert.Equal(0, queue.PromoteDue(s_now.AddSeconds(9)));
+        Assert.Equal(1, queue.PromoteDue(s_now.AddSeconds(10)));
+        Assert.Equal(early, Drain(queue).Single().TaskId);
+        Assert.Equal(s_now.AddSeconds(20), queue.NextDueAt);
+        Assert.Equal(1, queue.PromoteDue(s_now.AddSeconds(30)));
+        Assert.Null(queue.NextDueAt);
+    }
+
+    [Fact]
+    public void Block_SetsAsideEveryEntryOfTheJob_UntilUnblocked()
+    {
+        var queue = new ReadyQueue();
+        var a1 = new QueueEntry(TaskIds.New(s_now), "a", 0, null);
+        var a2 = new QueueEntry(TaskIds.New(s_now), "a", 0, null);
+        var b1 = new QueueEntry(TaskIds.New(s_now), "b", 0, null);
+        queue.Add(a1, s_now);
+        queue.Add(a2, s_now);
+        queue.Add(b1, s_now);
+
+        Assert.True(queue.TryTake(out var first));
+        queue.Block(first);
+        var a3 = new QueueEntry(TaskIds.New(s_now), "a", 2, null);
+        Assert.False(queue.Add(a3, s_now));
+
+        Assert.Equal([b1], Drain(queue));
+        Assert.Equal(3, queue.Count);
+        Assert.Equal(3, queue.Unblock("a"));
+        Assert.Equal([a3, a1, a2], Drain(queue));
+        Assert.Equal(0, queue.Unblock("a"));
+    }
+
+    [Fact]
+    public void Remove_DropsAnEntryWhereverItIs()
+    {
+        var queue = new ReadyQueue();
+        var ready = new QueueEntry(TaskIds.New(s_now), "a", 0, null);
+        var delayed = new QueueEntry(TaskIds.New(s_now), "a", 0, s_now.AddHours(1));
+        var blocked = new QueueEntry(TaskIds.New(s_now), "b", 0, null);
+        queue.Add(ready, s_now);
+        queue.Add(delayed, s_now);
+        queue.Add(blocked, s_now);
+        queue.Block(blocked);
+
+        Assert.True(queue.Remove(ready.TaskId));
+        Assert.True(queue.Remove(delayed.TaskId));
+        Assert.True(queue.Remove(blocked.TaskId));
+        Assert.False(queue.Remove(blocked.TaskId));
+        Assert.Equal(0, queue.Count);
+        Assert.Null(queue.NextDueAt);
+        queue.Unblock("b");
+        Assert.Empty(Drain(queue));
+    }
+
+    [Fact]
+    public void Add_ReplacesAnEntryForTheSameTask()
+    {
+        var queue = new ReadyQueue();
+        var id = TaskIds.New(s_now);
+        queue.Add(new QueueEntry(id, "a", 0, s_now.AddHours(1)), s_now);
+        Assert.True(queue.Add(new QueueEntry(id, "a", 0, null), s_now));
+        Assert.Equal(1, queue.Count);
+        Assert.Null(queue.NextDueAt);
+    }
+}
