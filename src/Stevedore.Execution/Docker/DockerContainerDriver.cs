@@ -11,6 +11,8 @@ namespace Stevedore.Execution.Docker;
 /// <summary>Runs each attempt as a fresh container through the Docker Engine API.</summary>
 public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable
 {
+    private const long KilledExitCode = 137;
+
     private readonly DockerClient _client;
     private readonly DockerOptions _options;
     private readonly ILogger<DockerContainerDriver> _logger;
@@ -106,6 +108,12 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
 
         var result = await ReadResultAsync(id, log);
+        if (state.ExitCode == KilledExitCode && !state.OOMKilled)
+        {
+            // The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit.
+            state = await AwaitOomFlagAsync(id, state);
+        }
+
         if (state.OOMKilled)
         {
             return new ContainerExit
@@ -117,9 +125,31 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             };
         }
 
+        if (state.ExitCode == KilledExitCode)
+        {
+            return new ContainerExit
+            {
+                Status = TaskRunStatus.Failed,
+                ExitCode = state.ExitCode,
+                Error = $"killed by SIGKILL (exit code 137), not by Stevedore: most likely out of memory at its {request.Spec.MemoryMb} MiB memory limit",
+                Result = result,
+            };
+        }
+
         return state.ExitCode == 0
             ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = result }
             : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = state.ExitCode, Error = $"exited with code {state.ExitCode}", Result = result };
+    }
+
+    private async Task<ContainerState> AwaitOomFlagAsync(string id, ContainerState state)
+    {
+        for (var i = 0; i < 10 && !state.OOMKilled; i++)
+        {
+            await Task.Delay(20);
+            state = (await _client.Containers.InspectContainerAsync(id, CancellationToken.None)).State;
+        }
+
+        return state;
     }
 
     private async Task<string?> EnsureImageAsync(string image, CancellationToken cancellationToken)

@@ -43,10 +43,10 @@ public static class JsonInput
 
             buffer.Position = 0;
             var document = await JsonDocument.ParseAsync(buffer, new JsonDocumentOptions { MaxDepth = 64 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (document.RootElement.ValueKind is not JsonValueKind.Object and var kind)
             {
                 document.Dispose();
-                return (null, BodyProblem($"the request body must be a JSON object, not {Kind(document.RootElement.ValueKind)}"));
+                return (null, BodyProblem($"the request body must be a JSON object, not {Kind(kind)}"));
             }
 
             return (document, null);

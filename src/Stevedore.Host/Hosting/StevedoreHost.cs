@@ -60,7 +60,14 @@ public static partial class StevedoreHost
         {
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => Problems.Write(context.HttpContext, StatusCodes.Status404NotFound,
+                $"There is no endpoint {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}; the API is under /v1 (see the README)."),
+            StatusCodes.Status405MethodNotAllowed => Problems.Write(context.HttpContext, StatusCodes.Status405MethodNotAllowed,
+                $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}."),
+            var status => Problems.Write(context.HttpContext, status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status)),
+        });
         app.UseMiddleware<AdminTokenMiddleware>();
 
         app.MapOpsApi();
