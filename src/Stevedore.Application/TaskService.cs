@@ -11,6 +11,7 @@ public sealed class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
     ITaskContentStore content,
+    ITaskEvents events,
     IOptions<QueueOptions> options,
     TimeProvider time)
 {
@@ -44,7 +45,12 @@ public sealed class TaskService(
         }
 
         await content.PutPayloadAsync(record.Id, draft.Payload);
-        await tasks.InsertAsync([record]);
+        if ((await tasks.InsertAsync([record])).Count > 0)
+        {
+            // A concurrent request with the same idempotency key stored the task first.
+            return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
+        }
+
         await grains.GetGrain<IQueuePartitionGrain>(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
         return new EnqueueResult(record, Existing: false);
     }
@@ -101,7 +107,14 @@ public sealed class TaskService(
         }
 
         await content.PutPayloadsAsync(payloads);
-        await tasks.InsertAsync(fresh);
+        var existed = await tasks.InsertAsync(fresh);
+        if (existed.Count > 0)
+        {
+            // Stored first by a concurrent request with the same idempotency key, which also queues them.
+            var skip = existed.ToHashSet(StringComparer.Ordinal);
+            fresh.RemoveAll(t => skip.Contains(t.Id));
+        }
+
         await Task.WhenAll(fresh
             .GroupBy(t => t.Partition)
             .Select(g => grains.GetGrain<IQueuePartitionGrain>(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
@@ -223,6 +236,7 @@ public sealed class TaskService(
 
             if (chunks.Count == 0)
             {
+                var changed = events.NextChange(id);
                 var now = await grains.GetGrain<ITaskGrain>(id).GetAsync();
                 if (now is null || now.Status.IsTerminal())
                 {
@@ -232,10 +246,11 @@ public sealed class TaskService(
                 }
 
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                // The change signal is per process; the timeout covers a task whose grain lives on another silo.
                 wait.CancelAfter(TimeSpan.FromSeconds(1));
                 try
                 {
-                    await content.WaitForLogAsync(id, position, wait.Token);
+                    await Task.WhenAny(content.WaitForLogAsync(id, position, wait.Token), changed.WaitAsync(wait.Token));
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {

@@ -8,7 +8,7 @@ namespace Stevedore.Grains;
 /// listings), loaded on activation and written on each transition. It never runs anything: worker nodes do.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
-public sealed partial class TaskGrain(ITaskStore tasks, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
+public sealed partial class TaskGrain(ITaskStore tasks, ITaskEvents events, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
 {
     private TaskRecord? _task;
 
@@ -106,6 +106,7 @@ public sealed partial class TaskGrain(ITaskStore tasks, TimeProvider time, ILogg
     {
         await tasks.UpdateAsync(task);
         _task = task;
+        events.Publish(task.Id);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored outcome of attempt {Attempt} of task {TaskId}: it is at attempt {Current}, {Status}.")]

@@ -6,7 +6,8 @@ namespace Stevedore.Storage;
 /// </summary>
 public interface ITaskStore
 {
-    Task InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
+    /// <summary>Inserts new task records; returns the ids of those that existed already (and were left as they were).</summary>
+    Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
     Task UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default);
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);

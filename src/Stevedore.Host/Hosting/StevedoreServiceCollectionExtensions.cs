@@ -30,6 +30,7 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<IJobStore, MemoryJobStore>();
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
+        services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
 
         var driver = configuration["Stevedore:Worker:Driver"] ?? "docker";
         if (string.Equals(driver, "fake", StringComparison.OrdinalIgnoreCase))

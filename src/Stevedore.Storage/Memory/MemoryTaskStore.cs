@@ -9,17 +9,18 @@ public sealed class MemoryTaskStore : ITaskStore
     private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
     private readonly Lock _keyLock = new();
 
-    public Task InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
     {
+        List<string>? existing = null;
         foreach (var task in tasks)
         {
             if (!_tasks.TryAdd(task.Id, task))
             {
-                throw new InvalidOperationException($"Task {task.Id} exists already.");
+                (existing ??= []).Add(task.Id);
             }
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult<IReadOnlyList<string>>(existing ?? []);
     }
 
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
