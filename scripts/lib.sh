@@ -73,3 +73,24 @@ YAML
   log "the registry did not come up; see $STEVEDORE_STATE/registry.log"
   return 1
 }
+
+# Starts a throwaway PostgreSQL for tests on 127.0.0.1:$STEVEDORE_PG_PORT (default 55433, trust auth, user
+# postgres) unless one answers there already. Its data lives under $STEVEDORE_STATE/pg.
+STEVEDORE_PG_PORT="${STEVEDORE_PG_PORT:-55433}"
+ensure_postgres() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$bin" ]; then apt_install postgresql; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; fi
+  local dir="$STEVEDORE_STATE/pg"
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$STEVEDORE_PG_PORT" 2>/dev/null; then return 0; fi
+  mkdir -p "$dir"
+  chown postgres "$dir"
+  chmod 755 "$STEVEDORE_STATE"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$STEVEDORE_PG_PORT"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
+    -o "-p $STEVEDORE_PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+}
+export STEVEDORE_TEST_POSTGRES="Host=127.0.0.1;Port=$STEVEDORE_PG_PORT;Username=postgres"

@@ -39,6 +39,9 @@ public interface IQueuePartitionGrain : IGrainWithIntegerKey
 
     [Alias("Subscribe")] Task SubscribeAsync(string node, IWorkerObserver observer);
 
+    /// <summary>A leased task reached its task grain: the partition forgets it.</summary>
+    [Alias("Confirm"), OneWay] Task ConfirmAsync(string taskId);
+
     [Alias("Count")] Task<int> CountAsync();
 }
 
@@ -57,6 +60,12 @@ public interface ITaskGrain : IGrainWithStringKey
 
     /// <summary>The task's job vanished while the task waited.</summary>
     [Alias("Abandon"), OneWay] Task AbandonAsync(string reason);
+
+    /// <summary>
+    /// The lease of <paramref name="attempt"/> lapsed: its worker is gone (its containers were killed where they
+    /// could be). The task runs again as a new attempt. Ignored when the task has moved on.
+    /// </summary>
+    [Alias("ExpireLease")] Task ExpireLeaseAsync(int attempt);
 }
 
 /// <summary>A worker node (key: node name), one per silo: its capacity, heartbeat and the tasks it runs.</summary>

@@ -12,6 +12,12 @@ public interface IContainerDriver
 {
     Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Kills and removes every container carrying <paramref name="label"/>=<paramref name="value"/> (a task's or a
+    /// node's); returns how many there were.
+    /// </summary>
+    Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken);
+
     /// <summary>Null when the container engine answers; otherwise what is wrong, for a person.</summary>
     Task<string?> CheckHealthAsync(CancellationToken cancellationToken);
 }
@@ -30,11 +36,14 @@ public sealed record ContainerRunRequest
     public required int Attempt { get; init; }
     public required JobSpec Spec { get; init; }
     public required TimeSpan Timeout { get; init; }
+    /// <summary>The worker node running it; containers carry it as a label so a restarted node can find its orphans.</summary>
+    public string Node { get; init; } = "";
     public ReadOnlyMemory<byte> Payload { get; init; }
 
     public const string PayloadPath = "/stevedore/payload";
     public const string ResultPath = "/stevedore/result";
     public const string TaskLabel = "stevedore.task";
+    public const string NodeLabel = "stevedore.node";
 
     /// <summary>The environment every job container sees (SPEC "What a job container sees") plus the job's own.</summary>
     public IReadOnlyList<string> Environment() =>

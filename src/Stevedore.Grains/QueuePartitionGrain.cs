@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+using Stevedore.Options;
 using Stevedore.Storage;
 
 namespace Stevedore.Grains;
@@ -8,13 +11,18 @@ namespace Stevedore.Grains;
 /// the partition rebuilds itself from it on activation. Tells subscribed worker nodes when work is ready and hands
 /// tasks out when they lease, asking each task's job grain for a run slot first.
 /// </summary>
-public sealed partial class QueuePartitionGrain(ITaskStore tasks, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+[HashBasedPlacement] // spread partitions over the silos by key, not wherever the first caller happens to be
+public sealed partial class QueuePartitionGrain(
+    ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time, ILogger<QueuePartitionGrain> logger)
     : Grain, IQueuePartitionGrain
 {
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
 
     private readonly ReadyQueue _queue = new();
     private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
+    // Leased tasks not yet confirmed by their task grain; a worker that died after leasing leaves them here.
+    private readonly Dictionary<string, DateTimeOffset> _inflight = new(StringComparer.Ordinal);
+    private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
 
@@ -60,6 +68,7 @@ public sealed partial class QueuePartitionGrain(ITaskStore tasks, TimeProvider t
             {
                 case AcquireOutcome.Acquired:
                     leased.Add(new LeasedTask(entry.TaskId, answer.Job!));
+                    _inflight[entry.TaskId] = time.GetUtcNow();
                     break;
                 case AcquireOutcome.Paused or AcquireOutcome.AtLimit:
                     _queue.Block(entry);
@@ -71,7 +80,48 @@ public sealed partial class QueuePartitionGrain(ITaskStore tasks, TimeProvider t
             }
         }
 
+        if (_inflight.Count > 0 && _inflightTimer is null)
+        {
+            var period = options.Value.LeaseConfirmTimeout;
+            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
+        }
+
         return new LeaseBatch(leased, _queue.ReadyCount > 0);
+    }
+
+    public Task ConfirmAsync(string taskId)
+    {
+        _inflight.Remove(taskId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Offers again the leased tasks whose worker never started them (it died, or its silo did).</summary>
+    private async Task RecoverUnconfirmedAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow() - options.Value.LeaseConfirmTimeout;
+        var stale = _inflight.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
+        var now = time.GetUtcNow();
+        var ready = false;
+        foreach (var id in stale)
+        {
+            _inflight.Remove(id);
+            if (await tasks.GetAsync(id, cancellationToken) is { Status: TaskRunStatus.Queued } task)
+            {
+                LogRecovered(logger, id);
+                ready |= _queue.Add(QueueEntry.For(task), now);
+            }
+        }
+
+        if (ready)
+        {
+            NotifyWorkers();
+        }
+
+        if (_inflight.Count == 0)
+        {
+            _inflightTimer?.Dispose();
+            _inflightTimer = null;
+        }
     }
 
     public Task RemoveAsync(string taskId)
@@ -149,6 +199,9 @@ public sealed partial class QueuePartitionGrain(ITaskStore tasks, TimeProvider t
         ArmDueTimer();
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was leased but never started: offering it again.")]
+    private static partial void LogRecovered(ILogger logger, string taskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cannot start: its job {Job} no longer exists.")]
     private static partial void LogAbandoned(ILogger logger, string taskId, string job);

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stevedore.Options;
 using Stevedore.Storage;
 
 namespace Stevedore.Grains;
@@ -8,7 +10,8 @@ namespace Stevedore.Grains;
 /// listings), loaded on activation and written on each transition. It never runs anything: worker nodes do.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
-public sealed partial class TaskGrain(ITaskStore tasks, ITaskEvents events, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
+public sealed partial class TaskGrain(
+    ITaskStore tasks, ITaskEvents events, IOptions<QueueOptions> options, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
 {
     private TaskRecord? _task;
 
@@ -19,15 +22,26 @@ public sealed partial class TaskGrain(ITaskStore tasks, ITaskEvents events, Time
 
     public async Task<RunAssignment?> StartAsync(string node, JobInfo job)
     {
-        var started = _task is null ? null : TaskTransitions.Start(_task, node, job, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
+        if (_task is not null)
+        {
+            _ = GrainFactory.GetGrain<IQueuePartitionGrain>(_task.Partition).ConfirmAsync(_task.Id);
+        }
+
         if (started is null)
         {
-            // Cancelled while leased, or a duplicate lease: give the run slot back.
-            await GrainFactory.GetGrain<IJobGrain>(job.Name).ReleaseAsync(this.GetPrimaryKeyString());
+            // Cancelled while leased, or gone: give the run slot back. A duplicate lease of a task that runs
+            // already shares that run's slot, which must stay taken.
+            if (_task?.Status != TaskRunStatus.Running)
+            {
+                await GrainFactory.GetGrain<IJobGrain>(job.Name).ReleaseAsync(this.GetPrimaryKeyString());
+            }
+
             return null;
         }
 
-        await SaveAsync(started);
+        await SaveAsync(started, now + options.Value.LeaseDuration);
         return new RunAssignment
         {
             TaskId = started.Id,
@@ -102,12 +116,31 @@ public sealed partial class TaskGrain(ITaskStore tasks, ITaskEvents events, Time
         }
     }
 
-    private async Task SaveAsync(TaskRecord task)
+    public async Task ExpireLeaseAsync(int attempt)
     {
-        await tasks.UpdateAsync(task);
+        if (_task is not { Status: TaskRunStatus.Running } || _task.Attempt != attempt)
+        {
+            return;
+        }
+
+        LogLeaseLapsed(logger, _task.Id, attempt, _task.Node);
+        await CompleteAsync(attempt, new RunOutcome
+        {
+            Status = TaskRunStatus.Failed,
+            Error = $"worker lost: node {_task.Node} stopped renewing the lease of attempt {attempt}",
+            WorkerLost = true,
+        });
+    }
+
+    private async Task SaveAsync(TaskRecord task, DateTimeOffset? leaseUntil = null)
+    {
+        await tasks.UpdateAsync(task, leaseUntil);
         _task = task;
         events.Publish(task.Id);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The lease of task {TaskId} attempt {Attempt} on node {Node} lapsed: it runs again.")]
+    private static partial void LogLeaseLapsed(ILogger logger, string taskId, int attempt, string? node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored outcome of attempt {Attempt} of task {TaskId}: it is at attempt {Current}, {Status}.")]
     private static partial void LogStaleOutcome(ILogger logger, string taskId, int attempt, int current, TaskRunStatus status);

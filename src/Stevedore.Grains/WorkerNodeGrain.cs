@@ -1,9 +1,12 @@
+using Orleans.Placement;
+
 namespace Stevedore.Grains;
 
 /// <summary>
 /// A worker node: the identity of one silo's worker service, through which grains reach it (to cancel a running
 /// task) and which records its capacity, heartbeat and running tasks.
 /// </summary>
+[PreferLocalPlacement] // first called by its own silo's worker service
 public sealed class WorkerNodeGrain(TimeProvider time) : Grain, IWorkerNodeGrain
 {
     private IWorkerObserver? _observer;

@@ -1,7 +1,22 @@
 using Stevedore.Host.Hosting;
 
-var app = StevedoreHost.Build(args);
-await app.RunAsync();
+try
+{
+    if (args.Length > 0 && args[0] == "migrate")
+    {
+        return await StevedoreHost.MigrateAsync(args[1..]);
+    }
+
+    var app = await StevedoreHost.BuildAsync(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (StartupException ex)
+{
+    // A setting that cannot work: say which and how to fix it, without a stack trace, and do not come back up.
+    Console.Error.WriteLine($"stevedore: {ex.Message}");
+    return 2;
+}
 
 /// <summary>The entry point, visible to tests.</summary>
 public partial class Program;

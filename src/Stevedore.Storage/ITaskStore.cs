@@ -9,7 +9,17 @@ public interface ITaskStore
     /// <summary>Inserts new task records; returns the ids of those that existed already (and were left as they were).</summary>
     Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
-    Task UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Writes a task's record. A running task keeps its lease unless <paramref name="leaseUntil"/> sets a new one;
+    /// any other status drops it.
+    /// </summary>
+    Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends the leases of running tasks (a worker's heartbeat for the containers it runs).</summary>
+    Task RenewLeasesAsync(IReadOnlyCollection<string> taskIds, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>Running tasks whose lease lapsed before <paramref name="now"/>: their worker is gone.</summary>
+    Task<IReadOnlyList<TaskRecord>> FindLapsedLeasesAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default);
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
 

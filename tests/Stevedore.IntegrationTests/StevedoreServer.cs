@@ -44,7 +44,7 @@ public class StevedoreServer : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = StevedoreHost.Build([], b => b.Configuration.AddInMemoryCollection(settings));
+        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
         await _app.StartAsync();
         var address = _app.Urls.First();
         Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };

@@ -15,6 +15,15 @@ public sealed class QueueOptions
     /// <summary>Largest accepted payload in bytes (1 MiB by default); larger payloads get 413.</summary>
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// How long a running task's lease lasts without renewal. Workers renew every third of it; when a worker node or
+    /// its silo dies, its tasks run again elsewhere (error "worker lost") once their lease lapses.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a partition waits for a leased task to be started before it offers the task again.</summary>
+    public TimeSpan LeaseConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long an idempotency key maps to its task.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 }

@@ -38,6 +38,21 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
+    public async Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken)
+    {
+        var containers = await _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{label}={value}"] = true } },
+        }, cancellationToken);
+        foreach (var container in containers)
+        {
+            await RemoveAsync(container.ID);
+        }
+
+        return containers.Count;
+    }
+
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(request.Timeout);
@@ -223,6 +238,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             {
                 [ContainerRunRequest.TaskLabel] = request.TaskId,
                 ["stevedore.job"] = request.Job,
+                [ContainerRunRequest.NodeLabel] = request.Node,
                 ["stevedore.attempt"] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             AttachStdin = true,

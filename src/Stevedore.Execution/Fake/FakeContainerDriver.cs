@@ -35,6 +35,8 @@ public sealed class FakeContainerDriver : IContainerDriver
 
     public Task<string?> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
+    public Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken) => Task.FromResult(0);
+
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);

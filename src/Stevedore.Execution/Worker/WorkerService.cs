@@ -18,6 +18,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     private readonly IGrainFactory _grains;
     private readonly IContainerDriver _driver;
     private readonly ITaskContentStore _content;
+    private readonly ITaskStore _tasks;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _leaseDuration;
     private readonly WorkerOptions _options;
     private readonly int _partitions;
     private readonly IHostApplicationLifetime _lifetime;
@@ -34,6 +37,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         IGrainFactory grains,
         IContainerDriver driver,
         ITaskContentStore content,
+        ITaskStore tasks,
+        TimeProvider time,
         IOptions<WorkerOptions> options,
         IOptions<QueueOptions> queue,
         IHostApplicationLifetime lifetime,
@@ -42,6 +47,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         _grains = grains;
         _driver = driver;
         _content = content;
+        _tasks = tasks;
+        _time = time;
+        _leaseDuration = queue.Value.LeaseDuration;
         _options = options.Value;
         _partitions = queue.Value.Partitions;
         _lifetime = lifetime;
@@ -85,6 +93,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
 
         await WhenStartedAsync(stoppingToken);
+        await RemoveOrphansAsync(stoppingToken);
         _self = _grains.CreateObjectReference<IWorkerObserver>(this);
         await RegisterAsync(stoppingToken);
         for (var p = 0; p < _partitions; p++)
@@ -93,6 +102,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
 
         _ = HeartbeatLoopAsync(stoppingToken);
+        _ = LeaseLoopAsync(stoppingToken);
         _wake.Writer.TryWrite(true);
         try
         {
@@ -229,6 +239,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Attempt = assignment.Attempt,
             Spec = assignment.Job.Spec,
             Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
+            Node = Node,
             Payload = payload,
         };
 
@@ -264,8 +275,13 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         await ReportAsync(grain, assignment.Attempt, outcome);
     }
 
+    /// <summary>
+    /// Reports an outcome, trying again while the cluster or its storage is unreachable (for as long as a lease
+    /// lasts twenty times over: past that, the lease has lapsed and the task has been given to another attempt).
+    /// </summary>
     private async Task ReportAsync(ITaskGrain grain, int attempt, RunOutcome outcome)
     {
+        var deadline = _time.GetUtcNow() + (_leaseDuration * 20);
         for (var i = 0; ; i++)
         {
             try
@@ -273,10 +289,10 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
                 await grain.CompleteAsync(attempt, outcome);
                 return;
             }
-            catch (Exception ex) when (i < 5 && ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException && _time.GetUtcNow() < deadline)
             {
                 LogReportRetry(_logger, ex, grain.GetPrimaryKeyString(), i + 1);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 << i));
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(i, 5))));
             }
         }
     }
@@ -319,6 +335,61 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
     }
 
+    /// <summary>
+    /// Every third of the lease: renews the leases of the tasks this node runs, and ends the attempts whose lease
+    /// lapsed elsewhere (their node died): kills their containers where this engine holds them, then tells their
+    /// task grains, which queue them again. Every node does this, so it goes on while any node lives.
+    /// </summary>
+    private async Task LeaseLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_leaseDuration / 3, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    var now = _time.GetUtcNow();
+                    await _tasks.RenewLeasesAsync(_running.Keys.ToList(), now + _leaseDuration, stoppingToken);
+                    foreach (var lapsed in await _tasks.FindLapsedLeasesAsync(now, 100, stoppingToken))
+                    {
+                        if (_running.ContainsKey(lapsed.Id))
+                        {
+                            continue; // Ours and alive: renewed just now, the store's clock read is older.
+                        }
+
+                        await _driver.RemoveLabelledAsync(ContainerRunRequest.TaskLabel, lapsed.Id, stoppingToken);
+                        await _grains.GetGrain<ITaskGrain>(lapsed.Id).ExpireLeaseAsync(lapsed.Attempt);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogLeaseLoopFailed(_logger, ex, Node);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Containers this node left behind when its process died: their tasks run again elsewhere.</summary>
+    private async Task RemoveOrphansAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var removed = await _driver.RemoveLabelledAsync(ContainerRunRequest.NodeLabel, Node, stoppingToken);
+            if (removed > 0)
+            {
+                LogOrphansRemoved(_logger, removed, Node);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogOrphanCleanupFailed(_logger, ex, Node);
+        }
+    }
+
     private async Task WakeLaterAsync(TimeSpan delay, CancellationToken stoppingToken)
     {
         try
@@ -352,6 +423,15 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the outcome of task {TaskId} failed (try {Try}); trying again.")]
     private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing or reaping leases on node {Node} failed; trying again next round.")]
+    private static partial void LogLeaseLoopFailed(ILogger logger, Exception ex, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removed {Count} containers node {Node} left behind when it stopped.")]
+    private static partial void LogOrphansRemoved(ILogger logger, int count, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for containers node {Node} left behind failed.")]
+    private static partial void LogOrphanCleanupFailed(ILogger logger, Exception ex, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of worker node {Node} failed.")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, string node);

@@ -16,6 +16,45 @@ public static class Problems
         _ => Problem(StatusCodes.Status400BadRequest, "Bad request.", error.Detail),
     };
 
+    /// <summary>Status code for an exception that escaped an endpoint: never 500 for something the caller can fix or wait out.</summary>
+    public static int StatusFor(Exception exception) => exception switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        _ when IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static void DescribeException(ProblemDetailsContext context)
+    {
+        var exception = context.Exception;
+        if (exception is null)
+        {
+            return;
+        }
+
+        if (exception is BadHttpRequestException bad)
+        {
+            context.ProblemDetails.Detail = bad.Message;
+        }
+        else if (IsUnavailable(exception))
+        {
+            context.ProblemDetails.Detail = "Stevedore's storage or cluster did not answer in time; nothing was changed by this call unless it says otherwise. Try again shortly.";
+        }
+    }
+
+    private static bool IsUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException or TimeoutException or Orleans.Runtime.SiloUnavailableException or System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static IResult Invalid(FieldErrors errors) => From(AppError.Invalid(errors));
 
     public static IResult Problem(int status, string title, string detail) =>

@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Net;
+using Npgsql;
+using Orleans.Configuration;
 using Orleans.Dashboard;
+using Stevedore.Storage;
+using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
 
@@ -13,19 +17,13 @@ public static partial class StevedoreHost
 
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--Stevedore:Worker:Slots=4</c>).</param>
     /// <param name="configure">Extra configuration for tests, applied last.</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         var config = builder.Configuration;
-
-        var storage = config["Stevedore:Storage"] ?? "Memory";
-        if (!string.Equals(storage, "Memory", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new StartupException(string.Equals(storage, "Postgres", StringComparison.OrdinalIgnoreCase)
-                ? "Stevedore:Storage=Postgres is not available in this build yet; use Memory (the embedded default)."
-                : $"Stevedore:Storage '{storage}' is unknown: use Memory (embedded, one silo) or Postgres.");
-        }
+        using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
+        var bootLog = bootLoggers.CreateLogger("Stevedore");
 
         var token = config[AdminTokenKey];
         if (token is not null && token.Length < 16)
@@ -43,23 +41,76 @@ public static partial class StevedoreHost
         var gatewayPort = Port(config, "Orleans:GatewayPort", 30000);
         builder.Services.Configure<WorkerOptions>(o => o.Node ??= $"{Environment.MachineName}:{siloPort}");
 
+        var storage = StorageKind(config);
+        NpgsqlDataSource? dataSource = null;
+        if (storage == "postgres")
+        {
+            var connectionString = PostgresSetup.ConnectionString(config);
+            dataSource = NpgsqlDataSource.Create(connectionString);
+            await PostgresSetup.EnsureReadyAsync(dataSource, config, bootLog);
+            builder.Services.AddSingleton(dataSource);
+            builder.Services.AddSingleton<IJobStore, PostgresJobStore>();
+            builder.Services.AddSingleton<ITaskStore, PostgresTaskStore>();
+            builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
+        }
+
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "stevedore", clusterId: clusterId);
-            silo.AddMemoryGrainStorageAsDefault();
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = clusterId;
+                o.ServiceId = "stevedore";
+            });
+            if (dataSource is null)
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "stevedore", clusterId: clusterId);
+                silo.AddMemoryGrainStorageAsDefault();
+                silo.UseInMemoryReminderService();
+            }
+            else
+            {
+                var connectionString = dataSource.ConnectionString;
+                var advertised = IPAddress.TryParse(config["Orleans:AdvertisedIP"] ?? "127.0.0.1", out var ip)
+                    ? ip
+                    : throw new StartupException($"Orleans:AdvertisedIP '{config["Orleans:AdvertisedIP"]}' is not an IP address.");
+                silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = connectionString;
+                });
+                silo.AddAdoNetGrainStorageAsDefault(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = connectionString;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = connectionString;
+                });
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    // Notice a dead silo within seconds, not the default half minute.
+                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                    o.NumMissedProbesLimit = 2;
+                    o.NumVotesForDeathDeclaration = 1;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                    config.GetSection("Orleans:Membership").Bind(o);
+                });
+            }
+
             silo.AddDashboard();
         });
         builder.Services.AddStevedore(config);
 
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-        });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
         {
             StatusCodes.Status404NotFound => Problems.Write(context.HttpContext, StatusCodes.Status404NotFound,
@@ -82,6 +133,30 @@ public static partial class StevedoreHost
         }
 
         return app;
+    }
+
+    /// <summary><c>migrate</c>: creates or upgrades every table in the configured PostgreSQL, then exits.</summary>
+    public static async Task<int> MigrateAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        using var loggers = LoggerFactory.Create(l => l.AddConsole());
+        var log = loggers.CreateLogger("Stevedore");
+        await using var dataSource = NpgsqlDataSource.Create(PostgresSetup.ConnectionString(builder.Configuration));
+        await PostgresSetup.EnsureReadyAsync(dataSource, builder.Configuration, log, checkSchema: false);
+        var version = await PostgresSchema.MigrateAsync(dataSource);
+        Console.WriteLine($"Stevedore schema is at version {version} (and the Orleans tables are in place).");
+        return 0;
+    }
+
+    private static string StorageKind(IConfiguration config)
+    {
+        var storage = config["Stevedore:Storage"] ?? "Memory";
+        return storage.ToLowerInvariant() switch
+        {
+            "memory" => "memory",
+            "postgres" => "postgres",
+            _ => throw new StartupException($"Stevedore:Storage '{storage}' is unknown: use Memory (embedded, one silo, not durable) or Postgres (durable, clustered)."),
+        };
     }
 
     /// <summary>Without an admin token the API is open, so it must only be reachable from this machine.</summary>

@@ -7,6 +7,7 @@ public sealed class MemoryTaskStore : ITaskStore
 {
     private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
 
     public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
@@ -26,11 +27,41 @@ public sealed class MemoryTaskStore : ITaskStore
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         Task.FromResult(_tasks.TryGetValue(id, out var task) ? task : null);
 
-    public Task UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default)
+    public Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default)
     {
         _tasks[task.Id] = task;
+        if (task.Status != TaskRunStatus.Running)
+        {
+            _leases.TryRemove(task.Id, out _);
+        }
+        else if (leaseUntil is { } until)
+        {
+            _leases[task.Id] = until;
+        }
+
         return Task.CompletedTask;
     }
+
+    public Task RenewLeasesAsync(IReadOnlyCollection<string> taskIds, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        foreach (var id in taskIds)
+        {
+            if (_tasks.TryGetValue(id, out var task) && task.Status == TaskRunStatus.Running)
+            {
+                _leases[id] = until;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<TaskRecord>> FindLapsedLeasesAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<TaskRecord>>(_leases
+            .Where(l => l.Value < now)
+            .Select(l => _tasks.TryGetValue(l.Key, out var t) ? t : null)
+            .Where(t => t is { Status: TaskRunStatus.Running })
+            .Take(max)
+            .ToList()!);
 
     public Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,102 @@
+using Npgsql;
+
+namespace Stevedore.Storage.Postgres;
+
+/// <summary>Payloads, results and log chunks in their own tables; a log position is the last chunk's sequence number.</summary>
+public sealed class PostgresTaskContentStore(NpgsqlDataSource db) : ITaskContentStore
+{
+    private static readonly TimeSpan s_logPoll = TimeSpan.FromMilliseconds(200);
+
+    public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        PutPayloadsAsync([new(taskId, payload)], cancellationToken);
+
+    public async Task PutPayloadsAsync(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> payloads, CancellationToken cancellationToken = default)
+    {
+        if (payloads.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = db.CreateCommand(
+            "INSERT INTO stevedore_payloads (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
+            "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
+        command.Parameters.AddWithValue(payloads.Select(p => p.Key).ToArray());
+        command.Parameters.AddWithValue(payloads.Select(p => p.Value.ToArray()).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>
+        GetBytesAsync("SELECT data FROM stevedore_payloads WHERE task_id = $1", taskId, cancellationToken);
+
+    public async Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand(
+            "INSERT INTO stevedore_results (task_id, data) VALUES ($1, $2) ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(result.ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<ReadOnlyMemory<byte>?> GetResultAsync(string taskId, CancellationToken cancellationToken = default) =>
+        GetBytesAsync("SELECT data FROM stevedore_results WHERE task_id = $1", taskId, cancellationToken);
+
+    public async Task AppendLogAsync(string taskId, IReadOnlyList<LogChunk> chunks, CancellationToken cancellationToken = default)
+    {
+        if (chunks.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = db.CreateCommand(
+            "INSERT INTO stevedore_logs (task_id, attempt, stream, data) " +
+            "SELECT $1, a, s, d FROM unnest($2::integer[], $3::smallint[], $4::bytea[]) WITH ORDINALITY AS c(a, s, d, n) ORDER BY n");
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(chunks.Select(c => c.Attempt).ToArray());
+        command.Parameters.AddWithValue(chunks.Select(c => (short)c.Stream).ToArray());
+        command.Parameters.AddWithValue(chunks.Select(c => c.Data.ToArray()).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT seq, attempt, stream, data FROM stevedore_logs WHERE task_id = $1 AND seq > $2 ORDER BY seq");
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(from);
+        var chunks = new List<LogChunk>();
+        var next = from;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            next = reader.GetInt64(0);
+            chunks.Add(new LogChunk(reader.GetInt32(1), (LogStream)reader.GetInt16(2), (byte[])reader.GetValue(3)));
+        }
+
+        return (chunks, next);
+    }
+
+    public async Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using (var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM stevedore_logs WHERE task_id = $1 AND seq > $2)"))
+            {
+                command.Parameters.AddWithValue(taskId);
+                command.Parameters.AddWithValue(position);
+                if (await command.ExecuteScalarAsync(cancellationToken) is true)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(s_logPoll, cancellationToken);
+        }
+    }
+
+    private async Task<ReadOnlyMemory<byte>?> GetBytesAsync(string sql, string taskId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(sql);
+        command.Parameters.AddWithValue(taskId);
+        return await command.ExecuteScalarAsync(cancellationToken) is byte[] bytes ? (ReadOnlyMemory<byte>?)bytes : null;
+    }
+}

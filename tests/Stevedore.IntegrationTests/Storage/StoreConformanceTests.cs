@@ -1,0 +1,226 @@
+using System.Text;
+using Stevedore.Storage;
+using Stevedore.Storage.Memory;
+using Stevedore.Storage.Postgres;
+
+namespace Stevedore.IntegrationTests.Storage;
+
+/// <summary>One suite, run against every storage backend: what the grains and the API rely on.</summary>
+public abstract class StoreConformanceTests
+{
+    protected abstract IJobStore Jobs { get; }
+    protected abstract ITaskStore Tasks { get; }
+    protected abstract ITaskContentStore Content { get; }
+
+    private static readonly DateTimeOffset s_now = new(2026, 3, 4, 5, 6, 7, 890, TimeSpan.Zero);
+
+    private static TaskRecord NewTask(string job, TaskRunStatus status = TaskRunStatus.Queued, int partition = 0, Dictionary<string, string>? labels = null) => new()
+    {
+        Id = TaskIds.New(s_now),
+        Job = job,
+        Status = status,
+        Partition = partition,
+        Priority = 1,
+        CreatedAt = s_now,
+        MaxAttempts = 3,
+        Labels = labels ?? new Dictionary<string, string>(),
+    };
+
+    private static string UniqueJob() => "job-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task TaskRecord_RoundTrips_WithEveryField()
+    {
+        var task = NewTask(UniqueJob(), labels: new() { ["k"] = "v ✓" }) with
+        {
+            JobVersion = 7,
+            Attempt = 2,
+            ExitCode = 3,
+            Error = "boom",
+            StartedAt = s_now.AddSeconds(1),
+            FinishedAt = s_now.AddSeconds(2),
+            RunAfter = s_now.AddSeconds(3),
+            Node = "node-a",
+            RetryOf = TaskIds.New(s_now),
+            TimeoutSeconds = 9,
+            IdempotencyKey = "key",
+            CancelRequested = true,
+            PayloadBytes = 12,
+            Attempts = [new AttemptRecord { Number = 1, Node = "n", StartedAt = s_now, FinishedAt = s_now.AddSeconds(1), Status = TaskRunStatus.Failed, ExitCode = 3, Error = "e" }],
+        };
+        Assert.Empty(await Tasks.InsertAsync([task]));
+
+        var read = (await Tasks.GetAsync(task.Id))!;
+
+        Assert.Equal(Strip(task), Strip(read));
+        Assert.Equal("v ✓", read.Labels["k"]);
+        Assert.Equal(task.Attempts.Single(), read.Attempts.Single());
+        Assert.Null(await Tasks.GetAsync(TaskIds.New(s_now)));
+    }
+
+    private static readonly Dictionary<string, string> s_noLabels = [];
+    private static readonly AttemptRecord[] s_noAttempts = [];
+
+    private static TaskRecord Strip(TaskRecord t) => t with { Labels = s_noLabels, Attempts = s_noAttempts };
+
+    [Fact]
+    public async Task Insert_LeavesExistingTasksAlone_AndSaysWhichExisted()
+    {
+        var first = NewTask(UniqueJob());
+        await Tasks.InsertAsync([first]);
+        var second = NewTask(first.Job);
+
+        var existed = await Tasks.InsertAsync([first with { Error = "changed" }, second]);
+
+        Assert.Equal([first.Id], existed);
+        Assert.Null((await Tasks.GetAsync(first.Id))!.Error);
+        Assert.NotNull(await Tasks.GetAsync(second.Id));
+    }
+
+    [Fact]
+    public async Task Leases_AreSetOnStart_Renewed_FoundWhenLapsed_AndDroppedWhenNotRunning()
+    {
+        var job = UniqueJob();
+        var running = NewTask(job, TaskRunStatus.Running) with { Attempt = 1 };
+        var other = NewTask(job, TaskRunStatus.Running) with { Attempt = 1 };
+        await Tasks.InsertAsync([running with { Status = TaskRunStatus.Queued }, other with { Status = TaskRunStatus.Queued }]);
+        await Tasks.UpdateAsync(running, s_now.AddSeconds(10));
+        await Tasks.UpdateAsync(other, s_now.AddSeconds(10));
+
+        Assert.DoesNotContain(await Tasks.FindLapsedLeasesAsync(s_now.AddSeconds(5), 100), t => t.Job == job);
+        await Tasks.RenewLeasesAsync([running.Id], s_now.AddSeconds(30));
+        // A write without a lease keeps the running task's lease.
+        await Tasks.UpdateAsync(running with { CancelRequested = true });
+        var lapsed = (await Tasks.FindLapsedLeasesAsync(s_now.AddSeconds(20), 100)).Where(t => t.Job == job).ToList();
+        Assert.Equal([other.Id], lapsed.Select(t => t.Id));
+        Assert.Equal(2, (await Tasks.FindLapsedLeasesAsync(s_now.AddSeconds(40), 100)).Count(t => t.Job == job));
+
+        await Tasks.UpdateAsync(other with { Status = TaskRunStatus.Succeeded });
+        await Tasks.RenewLeasesAsync([other.Id], s_now.AddSeconds(60));
+        Assert.Equal([running.Id], (await Tasks.FindLapsedLeasesAsync(s_now.AddDays(1), 100)).Where(t => t.Job == job).Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task Query_FiltersNewestFirst_WithCursorPaging()
+    {
+        var job = UniqueJob();
+        var tasks = Enumerable.Range(0, 5)
+            .Select(i => NewTask(job, i < 3 ? TaskRunStatus.Queued : TaskRunStatus.Failed, labels: new() { ["n"] = (i % 2).ToString(System.Globalization.CultureInfo.InvariantCulture) }))
+            .ToList();
+        await Tasks.InsertAsync(tasks);
+
+        var page = await Tasks.QueryAsync(new TaskQuery { Job = job, Limit = 2 });
+        Assert.Equal([tasks[4].Id, tasks[3].Id], page.Items.Select(t => t.Id));
+        page = await Tasks.QueryAsync(new TaskQuery { Job = job, Limit = 2, Cursor = page.NextCursor });
+        Assert.Equal([tasks[2].Id, tasks[1].Id], page.Items.Select(t => t.Id));
+        page = await Tasks.QueryAsync(new TaskQuery { Job = job, Limit = 2, Cursor = page.NextCursor });
+        Assert.Equal([tasks[0].Id], page.Items.Select(t => t.Id));
+        Assert.Null(page.NextCursor);
+
+        Assert.Equal([tasks[4].Id, tasks[3].Id], (await Tasks.QueryAsync(new TaskQuery { Job = job, Status = TaskRunStatus.Failed })).Items.Select(t => t.Id));
+        Assert.Equal([tasks[3].Id, tasks[1].Id], (await Tasks.QueryAsync(new TaskQuery { Job = job, Label = new("n", "1") })).Items.Select(t => t.Id));
+        Assert.Empty((await Tasks.QueryAsync(new TaskQuery { Job = job, Label = new("n", "2") })).Items);
+
+        var counts = await Tasks.CountByStatusAsync(job);
+        Assert.Equal(3, counts[TaskRunStatus.Queued]);
+        Assert.Equal(2, counts[TaskRunStatus.Failed]);
+        Assert.Equal(0, counts[TaskRunStatus.Running]);
+    }
+
+    [Fact]
+    public async Task LoadQueued_ReturnsOnlyThePartitionsQueuedTasks_AndLoadRunning_TheJobsRunningOnes()
+    {
+        var job = UniqueJob();
+        var partition = Random.Shared.Next(1000, 1_000_000);
+        var queued = NewTask(job, partition: partition) with { RunAfter = s_now.AddMinutes(1) };
+        var running = NewTask(job, TaskRunStatus.Running, partition);
+        var elsewhere = NewTask(job, partition: partition + 1);
+        await Tasks.InsertAsync([queued, running, elsewhere]);
+
+        var entries = await Tasks.LoadQueuedAsync(partition);
+        Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], entries);
+        Assert.Equal([running.Id], await Tasks.LoadRunningAsync(job));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_IsClaimedOnce_PerJob_UntilItLapses()
+    {
+        var job = UniqueJob();
+        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t1", s_now, s_now.AddHours(-24)));
+        Assert.Equal("t1", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t2", s_now.AddHours(1), s_now.AddHours(-23)));
+        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(UniqueJob(), "k", "t3", s_now, s_now.AddHours(-24)));
+        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t4", s_now.AddHours(25), s_now.AddHours(1)));
+        Assert.Equal("t4", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t5", s_now.AddHours(26), s_now.AddHours(2)));
+    }
+
+    [Fact]
+    public async Task Jobs_UpsertGetListDelete()
+    {
+        var name = UniqueJob();
+        var job = new JobInfo
+        {
+            Name = name,
+            Spec = new JobSpec { Image = "busybox", Command = ["echo", "hi"], Env = new Dictionary<string, string> { ["A"] = "1" }, Cpus = 0.5, MaxConcurrency = 2 },
+            Version = 1,
+            CreatedAt = s_now,
+            UpdatedAt = s_now,
+        };
+        await Jobs.UpsertAsync(job);
+        await Jobs.UpsertAsync(job with { Version = 2, Paused = true });
+
+        var read = (await Jobs.GetAsync(name))!;
+        Assert.Equal(2, read.Version);
+        Assert.True(read.Paused);
+        Assert.True(read.Spec.SameAs(job.Spec));
+        Assert.Contains(await Jobs.ListAsync(), j => j.Name == name);
+        Assert.True(await Jobs.DeleteAsync(name));
+        Assert.False(await Jobs.DeleteAsync(name));
+        Assert.Null(await Jobs.GetAsync(name));
+    }
+
+    [Fact]
+    public async Task Content_PayloadsResultsAndLogs_RoundTrip_InOrder()
+    {
+        var id = TaskIds.New(s_now);
+        var other = TaskIds.New(s_now);
+        await Content.PutPayloadsAsync([new(id, "héllo"u8.ToArray()), new(other, Array.Empty<byte>())]);
+        Assert.Equal("héllo", Encoding.UTF8.GetString((await Content.GetPayloadAsync(id))!.Value.Span));
+        Assert.Equal(0, (await Content.GetPayloadAsync(other))!.Value.Length);
+        Assert.Null(await Content.GetPayloadAsync(TaskIds.New(s_now)));
+
+        Assert.Null(await Content.GetResultAsync(id));
+        await Content.PutResultAsync(id, "r"u8.ToArray());
+        Assert.Equal("r", Encoding.UTF8.GetString((await Content.GetResultAsync(id))!.Value.Span));
+
+        var (empty, start) = await Content.ReadLogAsync(id, 0);
+        Assert.Empty(empty);
+        var waiting = Content.WaitForLogAsync(id, start, CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray()), new(1, LogStream.Stderr, "b"u8.ToArray())]);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        var (first, next) = await Content.ReadLogAsync(id, start);
+        await Content.AppendLogAsync(id, [new(2, LogStream.System, "c"u8.ToArray())]);
+        var (second, _) = await Content.ReadLogAsync(id, next);
+        var (all, _) = await Content.ReadLogAsync(id, 0);
+
+        Assert.Equal(["a", "b"], first.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.Equal([LogStream.Stdout, LogStream.Stderr], first.Select(c => c.Stream));
+        Assert.Equal([(2, LogStream.System, "c")], second.Select(c => (c.Attempt, c.Stream, Encoding.UTF8.GetString(c.Data.Span))));
+        Assert.Equal("abc", string.Concat(all.Select(c => Encoding.UTF8.GetString(c.Data.Span))));
+        Assert.Empty((await Content.ReadLogAsync(other, 0)).Chunks);
+    }
+}
+
+public sealed class MemoryStoreConformanceTests : StoreConformanceTests
+{
+    protected override IJobStore Jobs { get; } = new MemoryJobStore();
+    protected override ITaskStore Tasks { get; } = new MemoryTaskStore();
+    protected override ITaskContentStore Content { get; } = new MemoryTaskContentStore();
+}
+
+public sealed class PostgresStoreConformanceTests(TestDatabase db) : StoreConformanceTests, IClassFixture<TestDatabase>
+{
+    protected override IJobStore Jobs { get; } = new PostgresJobStore(db.DataSource);
+    protected override ITaskStore Tasks { get; } = new PostgresTaskStore(db.DataSource);
+    protected override ITaskContentStore Content { get; } = new PostgresTaskContentStore(db.DataSource);
+}
