@@ -81,16 +81,30 @@ ensure_postgres() {
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   if [ -z "$bin" ]; then apt_install postgresql; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; fi
-  local dir="$STEVEDORE_STATE/pg"
   if "$bin/pg_isready" -q -h 127.0.0.1 -p "$STEVEDORE_PG_PORT" 2>/dev/null; then return 0; fi
+  log "starting PostgreSQL on 127.0.0.1:$STEVEDORE_PG_PORT"
+  pg_instance start "$STEVEDORE_PG_PORT"
+}
+
+# pg_instance start|stop PORT: a PostgreSQL server of its own on 127.0.0.1:PORT (data under $STEVEDORE_STATE/pg-PORT,
+# or $STEVEDORE_STATE/pg for the test server), for tests that take a database away and bring it back.
+pg_instance() {
+  local action="$1" port="$2" bin dir
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$bin" ]; then apt_install postgresql; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; fi
+  if [ "$port" = "$STEVEDORE_PG_PORT" ]; then dir="$STEVEDORE_STATE/pg"; else dir="$STEVEDORE_STATE/pg-$port"; fi
+  chmod 755 "$STEVEDORE_STATE"
   mkdir -p "$dir"
   chown postgres "$dir"
-  chmod 755 "$STEVEDORE_STATE"
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
-  fi
-  log "starting PostgreSQL on 127.0.0.1:$STEVEDORE_PG_PORT"
-  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
-    -o "-p $STEVEDORE_PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  case "$action" in
+    start)
+      if [ ! -f "$dir/data/PG_VERSION" ]; then
+        runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
+      fi
+      runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null ;;
+    stop)
+      runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null ;;
+  esac
 }
 export STEVEDORE_TEST_POSTGRES="Host=127.0.0.1;Port=$STEVEDORE_PG_PORT;Username=postgres"

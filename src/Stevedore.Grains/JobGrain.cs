@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Stevedore.Options;
 using Stevedore.Storage;
 
 namespace Stevedore.Grains;
@@ -7,7 +9,7 @@ namespace Stevedore.Grains;
 /// <c>maxConcurrency</c>, held cluster-wide because there is one activation per job) are rebuilt from the running
 /// tasks in the task store when it activates.
 /// </summary>
-public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, TimeProvider time) : Grain, IJobGrain
+public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time) : Grain, IJobGrain
 {
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly HashSet<int> _waitingPartitions = [];
@@ -21,6 +23,13 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, TimeProvider time
         if (_job is not null)
         {
             _running.UnionWith(await tasks.LoadRunningAsync(Name, cancellationToken));
+            // A previous activation (on a silo that died) may have left partitions waiting for a wake-up.
+            for (var p = 0; p < options.Value.Partitions; p++)
+            {
+                _waitingPartitions.Add(p);
+            }
+
+            WakeWaitingPartitions();
         }
     }
 

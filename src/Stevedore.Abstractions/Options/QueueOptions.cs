@@ -19,7 +19,7 @@ public sealed class QueueOptions
     /// How long a running task's lease lasts without renewal. Workers renew every third of it; when a worker node or
     /// its silo dies, its tasks run again elsewhere (error "worker lost") once their lease lapses.
     /// </summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(6);
 
     /// <summary>How long a partition waits for a leased task to be started before it offers the task again.</summary>
     public TimeSpan LeaseConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -19,7 +19,7 @@ public static partial class StevedoreHost
     /// <param name="configure">Extra configuration for tests, applied last.</param>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         var config = builder.Configuration;
         using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
@@ -138,7 +138,7 @@ public static partial class StevedoreHost
     /// <summary><c>migrate</c>: creates or upgrades every table in the configured PostgreSQL, then exits.</summary>
     public static async Task<int> MigrateAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         using var loggers = LoggerFactory.Create(l => l.AddConsole());
         var log = loggers.CreateLogger("Stevedore");
         await using var dataSource = NpgsqlDataSource.Create(PostgresSetup.ConnectionString(builder.Configuration));
