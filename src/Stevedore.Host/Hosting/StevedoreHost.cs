@@ -96,7 +96,10 @@ public static partial class StevedoreHost
                     o.NumMissedProbesLimit = 2;
                     o.NumVotesForDeathDeclaration = 1;
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                    // A silo that joins ignores table rows whose "I am alive" is stale: with a short period, a silo
+                    // restarting after a crash does not wait long for the dead row it left behind.
+                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+                    o.NumMissedTableIAmAliveLimit = 2;
                     config.GetSection("Orleans:Membership").Bind(o);
                 });
             }
