@@ -78,7 +78,7 @@ public interface IWorkerNodeGrain : IGrainWithStringKey
     [Alias("Status")] Task<WorkerNodeStatus> GetStatusAsync();
 }
 
-[GenerateSerializer, Alias("stevedore.WorkerNodeStatus")]
+[GenerateSerializer, Immutable, Alias("stevedore.WorkerNodeStatus")]
 public sealed record WorkerNodeStatus(
     [property: Id(0)] string Node,
     [property: Id(1)] int Slots,

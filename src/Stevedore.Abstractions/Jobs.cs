@@ -1,7 +1,9 @@
+using Orleans.Concurrency;
+
 namespace Stevedore;
 
 /// <summary>What a user sets on a job; validated before it reaches a grain.</summary>
-[GenerateSerializer, Alias("stevedore.JobSpec")]
+[GenerateSerializer, Immutable, Alias("stevedore.JobSpec")]
 public sealed record JobSpec
 {
     public const int DefaultTimeoutSeconds = 3600;
@@ -36,7 +38,7 @@ public sealed record JobSpec
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>
-[GenerateSerializer, Alias("stevedore.JobInfo")]
+[GenerateSerializer, Immutable, Alias("stevedore.JobInfo")]
 public sealed record JobInfo
 {
     [Id(0)] public required string Name { get; init; }
@@ -47,12 +49,19 @@ public sealed record JobInfo
     [Id(5)] public bool Paused { get; init; }
 }
 
-[GenerateSerializer, Alias("stevedore.PutJobResult")]
+[GenerateSerializer, Immutable, Alias("stevedore.PutJobResult")]
 public sealed record PutJobResult([property: Id(0)] JobInfo Job, [property: Id(1)] bool Created);
 
 /// <summary>Answer of a job grain when a queue partition asks to start one of its tasks.</summary>
-[GenerateSerializer, Alias("stevedore.AcquireResult")]
-public sealed record AcquireResult([property: Id(0)] AcquireOutcome Outcome, [property: Id(1)] JobInfo? Job);
+[GenerateSerializer, Immutable, Alias("stevedore.AcquireResult")]
+public sealed record AcquireResult([property: Id(0)] AcquireOutcome Outcome, [property: Id(1)] JobInfo? Job)
+{
+    /// <summary>
+    /// The job has no limit and is not paused: the partition may start its tasks without asking, until the job grain
+    /// revokes the pass (any change to the job, a pause, a new activation).
+    /// </summary>
+    [Id(2)] public bool Pass { get; init; }
+}
 
 public enum AcquireOutcome
 {

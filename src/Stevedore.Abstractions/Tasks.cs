@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Orleans.Concurrency;
 
 namespace Stevedore;
 
@@ -45,7 +46,7 @@ public static class TaskRunStatusExtensions
     }
 }
 
-[GenerateSerializer, Alias("stevedore.AttemptRecord")]
+[GenerateSerializer, Immutable, Alias("stevedore.AttemptRecord")]
 public sealed record AttemptRecord
 {
     [Id(0)] public int Number { get; init; }
@@ -61,9 +62,12 @@ public sealed record AttemptRecord
 /// Everything known about a task except its payload, logs and result, which live in the content store.
 /// Immutable: every transition yields a new record.
 /// </summary>
-[GenerateSerializer, Alias("stevedore.TaskRecord")]
+[GenerateSerializer, Immutable, Alias("stevedore.TaskRecord")]
 public sealed record TaskRecord
 {
+    /// <summary>Shared by every task without labels (most of them): never mutated.</summary>
+    public static readonly IReadOnlyDictionary<string, string> NoLabels = new Dictionary<string, string>();
+
     [Id(0)] public required string Id { get; init; }
     [Id(1)] public required string Job { get; init; }
     [Id(2)] public long JobVersion { get; init; }
@@ -78,7 +82,7 @@ public sealed record TaskRecord
     [Id(10)] public DateTimeOffset? StartedAt { get; init; }
     [Id(11)] public DateTimeOffset? FinishedAt { get; init; }
     [Id(12)] public DateTimeOffset? RunAfter { get; init; }
-    [Id(13)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    [Id(13)] public IReadOnlyDictionary<string, string> Labels { get; init; } = NoLabels;
     [Id(14)] public string? Node { get; init; }
     [Id(15)] public string? RetryOf { get; init; }
     [Id(16)] public IReadOnlyList<AttemptRecord> Attempts { get; init; } = [];
@@ -91,7 +95,7 @@ public sealed record TaskRecord
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
-[GenerateSerializer, Alias("stevedore.QueueEntry")]
+[GenerateSerializer, Immutable, Alias("stevedore.QueueEntry")]
 public readonly record struct QueueEntry(
     [property: Id(0)] string TaskId,
     [property: Id(1)] string Job,
@@ -102,14 +106,14 @@ public readonly record struct QueueEntry(
 }
 
 /// <summary>A task handed to a worker node by a queue partition.</summary>
-[GenerateSerializer, Alias("stevedore.LeasedTask")]
+[GenerateSerializer, Immutable, Alias("stevedore.LeasedTask")]
 public sealed record LeasedTask([property: Id(0)] string TaskId, [property: Id(1)] JobInfo Job);
 
-[GenerateSerializer, Alias("stevedore.LeaseBatch")]
+[GenerateSerializer, Immutable, Alias("stevedore.LeaseBatch")]
 public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<LeasedTask> Tasks, [property: Id(1)] bool MoreReady);
 
 /// <summary>What a worker needs to run an attempt, returned when a task grain accepts a start.</summary>
-[GenerateSerializer, Alias("stevedore.RunAssignment")]
+[GenerateSerializer, Immutable, Alias("stevedore.RunAssignment")]
 public sealed record RunAssignment
 {
     [Id(0)] public required string TaskId { get; init; }
@@ -119,7 +123,7 @@ public sealed record RunAssignment
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>
-[GenerateSerializer, Alias("stevedore.RunOutcome")]
+[GenerateSerializer, Immutable, Alias("stevedore.RunOutcome")]
 public sealed record RunOutcome
 {
     [Id(0)] public TaskRunStatus Status { get; init; }
@@ -137,5 +141,5 @@ public enum CancelOutcome
     NotFound,
 }
 
-[GenerateSerializer, Alias("stevedore.CancelResult")]
+[GenerateSerializer, Immutable, Alias("stevedore.CancelResult")]
 public sealed record CancelResult([property: Id(0)] CancelOutcome Outcome, [property: Id(1)] TaskRecord? Task);

@@ -21,7 +21,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return AppError.Invalid(errors);
         }
 
-        return await grains.GetGrain<IJobGrain>(name).PutAsync(spec);
+        return await grains.Job(name).PutAsync(spec);
     }
 
     public async Task<AppResult<JobInfo>> GetAsync(string name)
@@ -31,7 +31,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return NotFound(name);
         }
 
-        var job = await grains.GetGrain<IJobGrain>(name).GetAsync();
+        var job = await grains.Job(name).GetAsync();
         return job is null ? NotFound(name) : job;
     }
 
@@ -39,7 +39,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
 
     public async Task<AppResult<bool>> DeleteAsync(string name)
     {
-        if (Validation.CheckJobName(name) is not null || !await grains.GetGrain<IJobGrain>(name).DeleteAsync())
+        if (Validation.CheckJobName(name) is not null || !await grains.Job(name).DeleteAsync())
         {
             return NotFound(name);
         }
@@ -54,7 +54,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return NotFound(name);
         }
 
-        var job = await grains.GetGrain<IJobGrain>(name).SetPausedAsync(paused);
+        var job = await grains.Job(name).SetPausedAsync(paused);
         return job is null ? NotFound(name) : job;
     }
 
@@ -67,8 +67,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
         }
 
         var counts = await tasks.CountByStatusAsync(name, cancellationToken);
-        var running = await grains.GetGrain<IJobGrain>(name).GetRunningCountAsync();
-        return new JobStats(name, counts, running, counts.GetValueOrDefault(TaskRunStatus.Queued));
+        return new JobStats(name, counts, (int)counts.GetValueOrDefault(TaskRunStatus.Running), counts.GetValueOrDefault(TaskRunStatus.Queued));
     }
 
     internal static AppError NotFound(string name) =>

@@ -51,7 +51,7 @@ public sealed class TaskService(
             return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
         }
 
-        await grains.GetGrain<IQueuePartitionGrain>(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
+        await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
         return new EnqueueResult(record, Existing: false);
     }
 
@@ -117,7 +117,7 @@ public sealed class TaskService(
 
         await Task.WhenAll(fresh
             .GroupBy(t => t.Partition)
-            .Select(g => grains.GetGrain<IQueuePartitionGrain>(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+            .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
         return ids;
     }
 
@@ -288,7 +288,7 @@ public sealed class TaskService(
             MaxAttempts = job.Spec.Retries + 1,
             CreatedAt = now,
             RunAfter = draft.DelaySeconds is > 0 and var delay ? now.AddSeconds(delay) : null,
-            Labels = draft.Labels ?? new Dictionary<string, string>(),
+            Labels = draft.Labels is { Count: > 0 } labels ? labels : TaskRecord.NoLabels,
             RetryOf = retryOf,
             TimeoutSeconds = (int?)draft.TimeoutSeconds,
             IdempotencyKey = draft.IdempotencyKey,
@@ -310,7 +310,7 @@ public sealed class TaskService(
             return JobService.NotFound(name);
         }
 
-        var job = await grains.GetGrain<IJobGrain>(name).GetAsync();
+        var job = await grains.Job(name).GetAsync();
         return job is null ? JobService.NotFound(name) : job;
     }
 

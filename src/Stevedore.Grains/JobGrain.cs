@@ -13,6 +13,8 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
 {
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly HashSet<int> _waitingPartitions = [];
+    // Partitions holding a pass (see AcquireResult.Pass); told to drop it on any change.
+    private readonly HashSet<int> _passHolders = [];
     private JobInfo? _job;
 
     private string Name => this.GetPrimaryKeyString();
@@ -48,6 +50,12 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
             ? new JobInfo { Name = Name, Spec = spec, Version = 1, CreatedAt = now, UpdatedAt = now }
             : _job! with { Spec = spec, Version = _job.Version + 1, UpdatedAt = now };
         await jobs.UpsertAsync(job);
+        if (job.Spec.MaxConcurrency > 0 && (_job?.Spec.MaxConcurrency ?? 0) == 0)
+        {
+            // Runs started on a pass were not counted: count what runs now before enforcing a limit.
+            _running.UnionWith(await tasks.LoadRunningAsync(Name));
+        }
+
         _job = job;
         WakeWaitingPartitions();
         return new PutJobResult(job, created);
@@ -77,11 +85,7 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         var job = _job with { Paused = paused, UpdatedAt = time.GetUtcNow() };
         await jobs.UpsertAsync(job);
         _job = job;
-        if (!paused)
-        {
-            WakeWaitingPartitions();
-        }
-
+        WakeWaitingPartitions();
         return job;
     }
 
@@ -109,6 +113,12 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
             return Task.FromResult(new AcquireResult(AcquireOutcome.AtLimit, null));
         }
 
+        if (_job.Spec.MaxConcurrency == 0)
+        {
+            _passHolders.Add(partition);
+            return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job) { Pass = true });
+        }
+
         _running.Add(taskId);
         return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job));
     }
@@ -125,14 +135,16 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
 
     public Task<int> GetRunningCountAsync() => Task.FromResult(_running.Count);
 
+    /// <summary>Tells partitions that waited, or hold a pass, to ask again (one-way: a partition may be calling us).</summary>
     private void WakeWaitingPartitions()
     {
+        _waitingPartitions.UnionWith(_passHolders);
         foreach (var partition in _waitingPartitions)
         {
-            // One-way: a partition may be calling this grain right now.
-            _ = GrainFactory.GetGrain<IQueuePartitionGrain>(partition).UnblockAsync(Name);
+            _ = GrainFactory.Partition(partition).UnblockAsync(Name);
         }
 
         _waitingPartitions.Clear();
+        _passHolders.Clear();
     }
 }

@@ -19,6 +19,7 @@ public sealed partial class QueuePartitionGrain(
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
 
     private readonly ReadyQueue _queue = new();
+    private readonly Dictionary<string, JobInfo> _passes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
     // Leased tasks not yet confirmed by their task grain; a worker that died after leasing leaves them here.
     private readonly Dictionary<string, DateTimeOffset> _inflight = new(StringComparer.Ordinal);
@@ -63,7 +64,19 @@ public sealed partial class QueuePartitionGrain(
         var leased = new List<LeasedTask>(Math.Min(max, _queue.ReadyCount));
         while (leased.Count < max && _queue.TryTake(out var entry))
         {
-            var answer = await GrainFactory.GetGrain<IJobGrain>(entry.Job).TryAcquireAsync(entry.TaskId, Partition);
+            if (_passes.TryGetValue(entry.Job, out var passed))
+            {
+                leased.Add(new LeasedTask(entry.TaskId, passed));
+                _inflight[entry.TaskId] = time.GetUtcNow();
+                continue;
+            }
+
+            var answer = await GrainFactory.Job(entry.Job).TryAcquireAsync(entry.TaskId, Partition);
+            if (answer.Pass)
+            {
+                _passes[entry.Job] = answer.Job!;
+            }
+
             switch (answer.Outcome)
             {
                 case AcquireOutcome.Acquired:
@@ -132,6 +145,7 @@ public sealed partial class QueuePartitionGrain(
 
     public Task UnblockAsync(string job)
     {
+        _passes.Remove(job);
         if (_queue.Unblock(job) > 0)
         {
             NotifyWorkers();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
 
@@ -10,10 +11,13 @@ namespace Stevedore.Grains;
 /// listings), loaded on activation and written on each transition. It never runs anything: worker nodes do.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
+[PreferLocalPlacement] // first called by the worker that starts it, or the API silo that reads it
 public sealed partial class TaskGrain(
     ITaskStore tasks, ITaskEvents events, IOptions<QueueOptions> options, TimeProvider time, ILogger<TaskGrain> logger) : Grain, ITaskGrain
 {
     private TaskRecord? _task;
+    // The definition the running attempt started with: its retry settings decide what a failure leads to.
+    private JobInfo? _runningJob;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
         _task = await tasks.GetAsync(this.GetPrimaryKeyString(), cancellationToken);
@@ -26,7 +30,7 @@ public sealed partial class TaskGrain(
         var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
         if (_task is not null)
         {
-            _ = GrainFactory.GetGrain<IQueuePartitionGrain>(_task.Partition).ConfirmAsync(_task.Id);
+            _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
         }
 
         if (started is null)
@@ -35,13 +39,14 @@ public sealed partial class TaskGrain(
             // already shares that run's slot, which must stay taken.
             if (_task?.Status != TaskRunStatus.Running)
             {
-                await GrainFactory.GetGrain<IJobGrain>(job.Name).ReleaseAsync(this.GetPrimaryKeyString());
+                await GrainFactory.Job(job.Name).ReleaseAsync(this.GetPrimaryKeyString());
             }
 
             return null;
         }
 
         await SaveAsync(started, now + options.Value.LeaseDuration);
+        _runningJob = job;
         return new RunAssignment
         {
             TaskId = started.Id,
@@ -58,7 +63,7 @@ public sealed partial class TaskGrain(
             return null;
         }
 
-        var job = await GrainFactory.GetGrain<IJobGrain>(_task.Job).GetAsync();
+        var job = _runningJob?.Version == _task.JobVersion ? _runningJob : await GrainFactory.Job(_task.Job).GetAsync();
         var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
         if (finished is null)
         {
@@ -67,10 +72,10 @@ public sealed partial class TaskGrain(
         }
 
         await SaveAsync(finished);
-        await GrainFactory.GetGrain<IJobGrain>(finished.Job).ReleaseAsync(finished.Id);
+        await GrainFactory.Job(finished.Job).ReleaseAsync(finished.Id);
         if (finished.Status == TaskRunStatus.Queued)
         {
-            await GrainFactory.GetGrain<IQueuePartitionGrain>(finished.Partition).EnqueueAsync([QueueEntry.For(finished)]);
+            await GrainFactory.Partition(finished.Partition).EnqueueAsync([QueueEntry.For(finished)]);
         }
 
         return finished;
@@ -96,7 +101,7 @@ public sealed partial class TaskGrain(
 
         if (wasQueued)
         {
-            await GrainFactory.GetGrain<IQueuePartitionGrain>(_task.Partition).RemoveAsync(_task.Id);
+            await GrainFactory.Partition(_task.Partition).RemoveAsync(_task.Id);
             return new CancelResult(CancelOutcome.Cancelled, _task);
         }
 
@@ -137,6 +142,11 @@ public sealed partial class TaskGrain(
         await tasks.UpdateAsync(task, leaseUntil);
         _task = task;
         events.Publish(task.Id);
+        if (task.Status.IsTerminal())
+        {
+            // Finished tasks are read from the store; an activation per finished task would only fill memory.
+            DeactivateOnIdle();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The lease of task {TaskId} attempt {Attempt} on node {Node} lapsed: it runs again.")]

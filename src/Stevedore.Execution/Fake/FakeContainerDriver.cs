@@ -74,7 +74,7 @@ public sealed class FakeContainerDriver : IContainerDriver
             }
 
             log.Write(LogStream.Stdout, request.Payload.Span);
-            return new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = request.Payload };
+            return new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = request.Payload.IsEmpty ? null : request.Payload };
         }
         finally
         {

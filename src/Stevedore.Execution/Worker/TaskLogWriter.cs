@@ -10,6 +10,7 @@ namespace Stevedore.Execution.Worker;
 public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int attempt, long capBytes) : ITaskLogWriter
 {
     private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _flushing = new(1, 1); // one flush at a time keeps chunks in write order
     private List<LogChunk> _pending = [];
     private MemoryStream? _current;
     private LogStream _currentStream;
@@ -50,20 +51,28 @@ public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int at
 
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        List<LogChunk> chunks;
-        lock (_lock)
+        await _flushing.WaitAsync(cancellationToken);
+        try
         {
-            CloseCurrent();
-            if (_pending.Count == 0)
+            List<LogChunk> chunks;
+            lock (_lock)
             {
-                return;
+                CloseCurrent();
+                if (_pending.Count == 0)
+                {
+                    return;
+                }
+
+                chunks = _pending;
+                _pending = [];
             }
 
-            chunks = _pending;
-            _pending = [];
+            await store.AppendLogAsync(taskId, chunks, cancellationToken);
         }
-
-        await store.AppendLogAsync(taskId, chunks, cancellationToken);
+        finally
+        {
+            _flushing.Release();
+        }
     }
 
     private void Append(LogStream stream, ReadOnlySpan<byte> data)

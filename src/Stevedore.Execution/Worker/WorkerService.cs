@@ -103,6 +103,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
         _ = HeartbeatLoopAsync(stoppingToken);
         _ = LeaseLoopAsync(stoppingToken);
+        _ = FlushLoopAsync(stoppingToken);
         _wake.Writer.TryWrite(true);
         try
         {
@@ -144,7 +145,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
         await _grains.GetGrain<IWorkerNodeGrain>(Node).RegisterAsync(_options.Slots, _self!);
-        await Task.WhenAll(Enumerable.Range(0, _partitions).Select(p => _grains.GetGrain<IQueuePartitionGrain>(p).SubscribeAsync(Node, _self!)));
+        await Task.WhenAll(Enumerable.Range(0, _partitions).Select(p => _grains.Partition(p).SubscribeAsync(Node, _self!)));
     }
 
     private async Task DispatchAsync(CancellationToken stoppingToken)
@@ -164,7 +165,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
                 LeaseBatch batch;
                 try
                 {
-                    batch = await _grains.GetGrain<IQueuePartitionGrain>(p).LeaseAsync(Node, Volatile.Read(ref _free));
+                    batch = await _grains.Partition(p).LeaseAsync(Node, Volatile.Read(ref _free));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -243,8 +244,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Payload = payload,
         };
 
-        using var flushing = new CancellationTokenSource();
-        var flusher = FlushLoopAsync(log, flushing.Token);
+        run.Log = log;
         ContainerExit exit;
         try
         {
@@ -256,8 +256,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             exit = new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
         }
 
-        await flushing.CancelAsync();
-        await flusher;
+        run.Log = null;
         await log.FlushAsync();
         if (exit.Result is { } result)
         {
@@ -297,14 +296,29 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
     }
 
-    private async Task FlushLoopAsync(TaskLogWriter log, CancellationToken cancellationToken)
+    /// <summary>One loop for the whole node moves buffered output of running tasks to the log store.</summary>
+    private async Task FlushLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.LogFlushInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await log.FlushAsync(cancellationToken);
+                foreach (var run in _running.Values)
+                {
+                    if (run.Log is { } log)
+                    {
+                        try
+                        {
+                            await log.FlushAsync(stoppingToken);
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        {
+                            // The final flush of the attempt tries again; the store may be away for a moment.
+                            LogFlushFailed(_logger, ex, run.TaskId);
+                        }
+                    }
+                }
             }
         }
         catch (OperationCanceledException)
@@ -407,6 +421,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         public string TaskId { get; } = taskId;
         public CancellationTokenSource Cancel { get; } = new();
         public Task Completion { get; set; } = Task.CompletedTask;
+        public TaskLogWriter? Log { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker node {Node} has no slots (Stevedore:Worker:Slots = 0): it runs no tasks.")]
@@ -432,6 +447,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for containers node {Node} left behind failed.")]
     private static partial void LogOrphanCleanupFailed(ILogger logger, Exception ex, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing the log of task {TaskId} failed; trying again.")]
+    private static partial void LogFlushFailed(ILogger logger, Exception ex, string taskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of worker node {Node} failed.")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, string node);

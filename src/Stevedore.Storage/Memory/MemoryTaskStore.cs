@@ -8,6 +8,8 @@ public sealed class MemoryTaskStore : ITaskStore
     private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
+    // Per job, tasks per status, kept as records change (a task's record has one writer at a time: its grain).
+    private readonly ConcurrentDictionary<string, long[]> _counts = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
 
     public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
@@ -19,6 +21,10 @@ public sealed class MemoryTaskStore : ITaskStore
             {
                 (existing ??= []).Add(task.Id);
             }
+            else
+            {
+                Count(task.Job, task.Status, +1);
+            }
         }
 
         return Task.FromResult<IReadOnlyList<string>>(existing ?? []);
@@ -29,6 +35,12 @@ public sealed class MemoryTaskStore : ITaskStore
 
     public Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default)
     {
+        if (_tasks.TryGetValue(task.Id, out var old) && old.Status != task.Status)
+        {
+            Count(old.Job, old.Status, -1);
+            Count(task.Job, task.Status, +1);
+        }
+
         _tasks[task.Id] = task;
         if (task.Status != TaskRunStatus.Running)
         {
@@ -86,17 +98,14 @@ public sealed class MemoryTaskStore : ITaskStore
 
     public Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default)
     {
-        var counts = Enum.GetValues<TaskRunStatus>().ToDictionary(s => s, _ => 0L);
-        foreach (var task in _tasks.Values)
-        {
-            if (task.Job == job)
-            {
-                counts[task.Status]++;
-            }
-        }
-
-        return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(counts);
+        var counts = _counts.TryGetValue(job, out var c) ? c : new long[s_statuses.Length];
+        return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref counts[(int)s])));
     }
+
+    private static readonly TaskRunStatus[] s_statuses = Enum.GetValues<TaskRunStatus>();
+
+    private void Count(string job, TaskRunStatus status, int delta) =>
+        Interlocked.Add(ref _counts.GetOrAdd(job, _ => new long[s_statuses.Length])[(int)status], delta);
 
     public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<QueueEntry>>(_tasks.Values

@@ -101,6 +101,66 @@ public class SchedulingTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task PausingAJobThatRan_StopsItsNewTasksFromStarting()
+    {
+        await fx.PutJobAsync("ran-then-paused", new JobDraft { Image = "fake/ok" });
+        await fx.PutJobAsync("control-2", new JobDraft { Image = "fake/ok" });
+        // Runs through every partition first, so each holds a pass for the unlimited job.
+        for (var i = 0; i < 24; i++)
+        {
+            await fx.WaitForEndAsync((await fx.EnqueueAsync("ran-then-paused")).Id);
+        }
+
+        await fx.Jobs.SetPausedAsync("ran-then-paused", true);
+        var held = new List<TaskRecord>();
+        for (var i = 0; i < 8; i++)
+        {
+            held.Add(await fx.EnqueueAsync("ran-then-paused"));
+        }
+
+        for (var i = 0; i < 16; i++)
+        {
+            await fx.WaitForEndAsync((await fx.EnqueueAsync("control-2")).Id);
+        }
+
+        foreach (var t in held)
+        {
+            Assert.Equal(TaskRunStatus.Queued, (await fx.GetAsync(t.Id)).Status);
+        }
+
+        await fx.Jobs.SetPausedAsync("ran-then-paused", false);
+        foreach (var t in held)
+        {
+            Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(t.Id)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task LimitAddedToAJobThatRanUnlimited_IsHeld()
+    {
+        const string job = "limit-later";
+        await fx.PutJobAsync("control-3", new JobDraft { Image = "fake/ok" });
+        await fx.PutJobAsync(job, new JobDraft { Image = "fake/hold" });
+        var early = await fx.EnqueueAsync(job);
+        await fx.Driver.WhenStarted(early.Id).WaitAsync(TimeSpan.FromSeconds(20));
+        await fx.PutJobAsync(job, new JobDraft { Image = "fake/hold", MaxConcurrency = 1 });
+
+        var late = await fx.EnqueueAsync(job);
+        // The run that started unlimited counts against the new limit: the new task waits for it.
+        for (var i = 0; i < 16; i++)
+        {
+            await fx.WaitForEndAsync((await fx.EnqueueAsync("control-3")).Id);
+        }
+
+        Assert.Equal(TaskRunStatus.Queued, (await fx.GetAsync(late.Id)).Status);
+        fx.Driver.Release(early.Id);
+        await fx.Driver.WhenStarted(late.Id).WaitAsync(TimeSpan.FromSeconds(20));
+        fx.Driver.Release(late.Id);
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(late.Id)).Status);
+        Assert.Equal(1, fx.Driver.MaxConcurrencySeen(job));
+    }
+
+    [Fact]
     public async Task CancelQueued_CancelsAtOnce_AndTheTaskNeverRuns()
     {
         await fx.PutJobAsync("one-at-a-time", new JobDraft { Image = "fake/hold", MaxConcurrency = 1 });

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+using Stevedore.Host.Hosting;
+using Stevedore.Storage.Postgres;
+
+namespace Stevedore.Benchmarks;
+
+/// <summary>What the benchmarks start themselves: Docker, PostgreSQL, images, and Stevedore hosts in this process.</summary>
+public static class BenchEnvironment
+{
+    public const string Image = "stevedore/busybox:latest";
+
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string PostgresServer =>
+        Environment.GetEnvironmentVariable("STEVEDORE_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=55433;Username=postgres";
+
+    public static async Task ShellAsync(string command)
+    {
+        var start = new ProcessStartInfo("bash", ["-c", $"source scripts/lib.sh && {command}"]) { WorkingDirectory = RepoRoot };
+        using var process = Process.Start(start)!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"`{command}` failed with {process.ExitCode}");
+        }
+    }
+
+    /// <summary>A fresh database with the schema, on the benchmark PostgreSQL (fsync on, the server's default).</summary>
+    public static async Task<string> FreshDatabaseAsync(string prefix)
+    {
+        await ShellAsync("ensure_postgres");
+        var name = $"{prefix}_{Guid.NewGuid().ToString("N")[..8]}";
+        await using (var server = NpgsqlDataSource.Create(PostgresServer))
+        {
+            await using var fsync = server.CreateCommand("SHOW fsync");
+            Report.Note($"PostgreSQL fsync={await fsync.ExecuteScalarAsync()}, synchronous_commit=on");
+            await using var create = server.CreateCommand($"CREATE DATABASE {name}");
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(PostgresServer) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        await using var db = NpgsqlDataSource.Create(connectionString);
+        await PostgresSchema.MigrateAsync(db);
+        return connectionString;
+    }
+
+    /// <summary>Starts a Stevedore host in this process on free ports.</summary>
+    public static async Task<WebApplication> StartHostAsync(Dictionary<string, string?> settings)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8],
+            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Logging:LogLevel:Default"] = "Error",
+            ["Logging:LogLevel:Orleans"] = "Error",
+            ["Logging:LogLevel:Microsoft.Orleans"] = "Error",
+        };
+        foreach (var (k, v) in settings)
+        {
+            all[k] = v;
+        }
+
+        var app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(all));
+        await app.StartAsync();
+        return app;
+    }
+
+    public static long RssBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return Environment.WorkingSet;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Grains.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}
