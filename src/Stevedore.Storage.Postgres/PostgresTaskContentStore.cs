@@ -3,8 +3,19 @@ using Npgsql;
 namespace Stevedore.Storage.Postgres;
 
 /// <summary>Payloads, results and log chunks in their own tables; a log position is the last chunk's sequence number.</summary>
-public sealed class PostgresTaskContentStore(NpgsqlDataSource db) : ITaskContentStore
+public sealed class PostgresTaskContentStore : ITaskContentStore
 {
+    private readonly NpgsqlDataSource db;
+    private readonly Batcher<string, ReadOnlyMemory<byte>?> _payloadReads;
+    private readonly Batcher<(string TaskId, ReadOnlyMemory<byte> Data), bool> _resultWrites;
+
+    public PostgresTaskContentStore(NpgsqlDataSource db)
+    {
+        this.db = db;
+        _payloadReads = new(GetPayloadsAsync);
+        _resultWrites = new(PutResultsAsync);
+    }
+
     private static readonly TimeSpan s_logPoll = TimeSpan.FromMilliseconds(200);
 
     public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
@@ -25,16 +36,39 @@ public sealed class PostgresTaskContentStore(NpgsqlDataSource db) : ITaskContent
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    // Workers read one payload and write one result per task; concurrent calls share a statement.
     public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>
-        GetBytesAsync("SELECT data FROM stevedore_payloads WHERE task_id = $1", taskId, cancellationToken);
+        _payloadReads.RunAsync(taskId);
 
-    public async Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default)
+    public Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default) =>
+        _resultWrites.RunAsync((taskId, result));
+
+    private async Task<IReadOnlyList<ReadOnlyMemory<byte>?>> GetPayloadsAsync(IReadOnlyList<string> ids)
     {
+        await using var command = db.CreateCommand("SELECT task_id, data FROM stevedore_payloads WHERE task_id = ANY($1)");
+        command.Parameters.AddWithValue(ids.Distinct(StringComparer.Ordinal).ToArray());
+        var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                found[reader.GetString(0)] = (byte[])reader.GetValue(1);
+            }
+        }
+
+        return ids.Select(id => found.TryGetValue(id, out var bytes) ? (ReadOnlyMemory<byte>?)bytes : null).ToList();
+    }
+
+    private async Task<IReadOnlyList<bool>> PutResultsAsync(IReadOnlyList<(string TaskId, ReadOnlyMemory<byte> Data)> results)
+    {
+        var last = results.GroupBy(r => r.TaskId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         await using var command = db.CreateCommand(
-            "INSERT INTO stevedore_results (task_id, data) VALUES ($1, $2) ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
-        command.Parameters.AddWithValue(taskId);
-        command.Parameters.AddWithValue(result.ToArray());
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            "INSERT INTO stevedore_results (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
+            "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
+        command.Parameters.AddWithValue(last.Select(r => r.TaskId).ToArray());
+        command.Parameters.AddWithValue(last.Select(r => r.Data.ToArray()).ToArray());
+        await command.ExecuteNonQueryAsync();
+        return results.Select(_ => true).ToList();
     }
 
     public Task<ReadOnlyMemory<byte>?> GetResultAsync(string taskId, CancellationToken cancellationToken = default) =>

@@ -4,8 +4,19 @@ using NpgsqlTypes;
 namespace Stevedore.Storage.Postgres;
 
 /// <summary>Task records in <c>stevedore_tasks</c>: the whole record as jsonb, plus the columns queries filter on.</summary>
-public sealed class PostgresTaskStore(NpgsqlDataSource db) : ITaskStore
+public sealed class PostgresTaskStore : ITaskStore
 {
+    private readonly NpgsqlDataSource db;
+    private readonly Batcher<string, TaskRecord?> _reads;
+    private readonly Batcher<(TaskRecord Task, DateTimeOffset? Lease), bool> _writes;
+
+    public PostgresTaskStore(NpgsqlDataSource db)
+    {
+        this.db = db;
+        _reads = new(GetManyAsync);
+        _writes = new(UpdateManyAsync);
+    }
+
     public async Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
     {
         if (tasks.Count == 0)
@@ -37,25 +48,48 @@ public sealed class PostgresTaskStore(NpgsqlDataSource db) : ITaskStore
         return inserted.Count == tasks.Count ? [] : tasks.Select(t => t.Id).Where(id => !inserted.Contains(id)).ToList();
     }
 
-    public async Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
+    // Task grains read and write one record at a time; concurrent calls are coalesced into one statement each.
+    public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => _reads.RunAsync(id);
+
+    public Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default) =>
+        _writes.RunAsync((task, leaseUntil));
+
+    private async Task<IReadOnlyList<TaskRecord?>> GetManyAsync(IReadOnlyList<string> ids)
     {
-        await using var command = db.CreateCommand("SELECT record FROM stevedore_tasks WHERE id = $1");
-        command.Parameters.AddWithValue(id);
-        return await command.ExecuteScalarAsync(cancellationToken) is string json ? StoreJson.Deserialize<TaskRecord>(json) : null;
+        await using var command = db.CreateCommand("SELECT id, record FROM stevedore_tasks WHERE id = ANY($1)");
+        command.Parameters.AddWithValue(ids.Distinct(StringComparer.Ordinal).ToArray());
+        var found = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                found[reader.GetString(0)] = StoreJson.Deserialize<TaskRecord>(reader.GetString(1));
+            }
+        }
+
+        return ids.Select(id => found.GetValueOrDefault(id)).ToList();
     }
 
-    public async Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default)
+    private async Task<IReadOnlyList<bool>> UpdateManyAsync(IReadOnlyList<(TaskRecord Task, DateTimeOffset? Lease)> updates)
     {
+        // One writer per task (its grain, which awaits each write), but keep the last write per id all the same.
+        var last = updates.GroupBy(u => u.Task.Id, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        // Rows are locked in id order, as every multi-row write here does, so concurrent batches cannot deadlock.
         await using var command = db.CreateCommand(
-            "UPDATE stevedore_tasks SET status = $2, priority = $3, run_after = $4, record = $5, " +
-            "lease_until = CASE WHEN $2 <> 1 THEN NULL ELSE COALESCE($6, lease_until) END WHERE id = $1");
-        command.Parameters.AddWithValue(task.Id);
-        command.Parameters.AddWithValue((short)task.Status);
-        command.Parameters.AddWithValue((short)task.Priority);
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)task.RunAfter?.UtcDateTime ?? DBNull.Value });
-        command.Parameters.AddWithValue(NpgsqlDbType.Jsonb, StoreJson.Serialize(task));
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)leaseUntil?.UtcDateTime ?? DBNull.Value });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            "WITH u AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[]) " +
+            "AS u(id, status, priority, run_after, record, lease)), " +
+            "locked AS (SELECT t.id FROM stevedore_tasks t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR UPDATE) " +
+            "UPDATE stevedore_tasks AS t SET status = u.status, priority = u.priority, run_after = u.run_after, record = u.record, " +
+            "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END " +
+            "FROM u WHERE t.id = u.id AND t.id IN (SELECT id FROM locked)");
+        command.Parameters.AddWithValue(last.Select(u => u.Task.Id).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Status).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Priority).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => u.Task.RunAfter?.UtcDateTime).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => StoreJson.Serialize(u.Task)).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => u.Lease?.UtcDateTime).ToArray());
+        await command.ExecuteNonQueryAsync();
+        return updates.Select(_ => true).ToList();
     }
 
     public async Task RenewLeasesAsync(IReadOnlyCollection<string> taskIds, DateTimeOffset until, CancellationToken cancellationToken = default)
@@ -65,7 +99,9 @@ public sealed class PostgresTaskStore(NpgsqlDataSource db) : ITaskStore
             return;
         }
 
-        await using var command = db.CreateCommand("UPDATE stevedore_tasks SET lease_until = $2 WHERE id = ANY($1) AND status = 1");
+        await using var command = db.CreateCommand(
+            "UPDATE stevedore_tasks SET lease_until = $2 WHERE id IN " +
+            "(SELECT id FROM stevedore_tasks WHERE id = ANY($1) AND status = 1 ORDER BY id FOR UPDATE)");
         command.Parameters.AddWithValue(taskIds.ToArray());
         command.Parameters.AddWithValue(until.UtcDateTime);
         await command.ExecuteNonQueryAsync(cancellationToken);

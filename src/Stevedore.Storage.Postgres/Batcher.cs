@@ -1,0 +1,88 @@
+namespace Stevedore.Storage.Postgres;
+
+/// <summary>
+/// Coalesces concurrent single-item calls into one statement: callers queue their item and await its result; up to
+/// <c>maxFlushes</c> flushes run at once, each taking everything queued (up to <c>maxBatch</c>). An idle caller pays
+/// no wait — its item flushes at once — and under load one round trip and one commit serve many tasks.
+/// </summary>
+internal sealed class Batcher<TIn, TOut>(Func<IReadOnlyList<TIn>, Task<IReadOnlyList<TOut>>> flush, int maxBatch = 500, int maxFlushes = 4)
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<(TIn Item, TaskCompletionSource<TOut> Done)> _queue = new();
+    private int _flushing;
+
+    public Task<TOut> RunAsync(TIn item)
+    {
+        var done = new TaskCompletionSource<TOut>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool start;
+        lock (_lock)
+        {
+            _queue.Enqueue((item, done));
+            start = _flushing < maxFlushes;
+            if (start)
+            {
+                _flushing++;
+            }
+        }
+
+        if (start)
+        {
+            _ = Task.Run(FlushLoopAsync);
+        }
+
+        return done.Task;
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        while (true)
+        {
+            List<(TIn Item, TaskCompletionSource<TOut> Done)> batch;
+            lock (_lock)
+            {
+                if (_queue.Count == 0)
+                {
+                    _flushing--;
+                    return;
+                }
+
+                batch = new List<(TIn, TaskCompletionSource<TOut>)>(Math.Min(_queue.Count, maxBatch));
+                while (batch.Count < maxBatch && _queue.TryDequeue(out var next))
+                {
+                    batch.Add(next);
+                }
+            }
+
+            try
+            {
+                var items = batch.Select(b => b.Item).ToList();
+                IReadOnlyList<TOut> results;
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        results = await flush(items);
+                        break;
+                    }
+                    catch (Npgsql.PostgresException ex) when (ex.IsTransient && attempt < 5)
+                    {
+                        // A serialization failure or deadlock victim: the statement did nothing; run it again.
+                        await Task.Delay(attempt * 5);
+                    }
+                }
+
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var (_, done) in batch)
+                {
+                    done.TrySetException(ex);
+                }
+            }
+        }
+    }
+}
