@@ -93,6 +93,8 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             {
                 await RemoveAsync(containerId);
             }
+
+            DeleteTaskFiles(request);
         }
     }
 
@@ -102,7 +104,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         // The payload file and the attach are independent: do both at once, then start.
         var attach = _client.Containers.AttachContainerAsync(
             id, tty: false, new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, linked);
-        await Task.WhenAll(attach, PutPayloadAsync(id, request.Payload, linked));
+        await Task.WhenAll(attach, _options.BindTaskFiles ? Task.CompletedTask : PutPayloadAsync(id, request.Payload, linked));
         using var stream = await attach;
         await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), linked);
         var output = PumpOutputAsync(stream, log);
@@ -132,7 +134,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return new ContainerExit { Status = ended, ExitCode = exitCode, Error = "cancelled; container killed" };
         }
 
-        var result = await ReadResultAsync(id, log);
+        var result = _options.BindTaskFiles ? ReadBoundResult(request, log) : await ReadResultAsync(id, log);
         // Only a SIGKILL we did not send can be the OOM killer; ask the engine only then.
         var oomKilled = exitCode == KilledExitCode && await WasOomKilledAsync(id);
         if (oomKilled)
@@ -236,9 +238,64 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
+    private string TaskFolder(ContainerRunRequest request) =>
+        Path.Combine(_options.TaskFilesPath, $"{request.TaskId}-{request.Attempt}");
+
+    /// <summary>The folder mounted at /stevedore: the payload file, and room (world-writable) for the result file.</summary>
+    private string WriteTaskFiles(ContainerRunRequest request)
+    {
+        var folder = TaskFolder(request);
+        Directory.CreateDirectory(folder);
+        var payload = Path.Combine(folder, "payload");
+        File.WriteAllBytes(payload, request.Payload.ToArray());
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(folder, (UnixFileMode)0x1FF);
+            File.SetUnixFileMode(payload, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        return folder;
+    }
+
+    private ReadOnlyMemory<byte>? ReadBoundResult(ContainerRunRequest request, ITaskLogWriter log)
+    {
+        var file = new FileInfo(Path.Combine(TaskFolder(request), "result"));
+        if (!file.Exists || file.Attributes.HasFlag(FileAttributes.Directory))
+        {
+            return null;
+        }
+
+        if (file.Length > _options.MaxResultBytes)
+        {
+            log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
+                $"[stevedore] result file of {file.Length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
+            return null;
+        }
+
+        return File.ReadAllBytes(file.FullName);
+    }
+
+    private void DeleteTaskFiles(ContainerRunRequest request)
+    {
+        if (!_options.BindTaskFiles)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(TaskFolder(request), recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogRemoveFailed(_logger, TaskFolder(request), ex.Message);
+        }
+    }
+
     private async Task<string> CreateAsync(ContainerRunRequest request, CancellationToken cancellationToken)
     {
         var spec = request.Spec;
+        var binds = _options.BindTaskFiles ? new List<string> { $"{WriteTaskFiles(request)}:/stevedore" } : null;
         var memory = spec.MemoryMb * 1024L * 1024L;
         var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
@@ -266,6 +323,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 PidsLimit = _options.PidsLimit,
                 SecurityOpt = ["no-new-privileges"],
                 NetworkMode = spec.Network,
+                Binds = binds,
             },
         }, cancellationToken);
         return created.ID;

@@ -64,6 +64,11 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{DockerOptions.Section}:Endpoint '{options.Endpoint}' is not a Docker endpoint: use unix:///var/run/docker.sock or tcp://host:2375.");
         }
 
+        if (options.TaskFiles is not (null or "bind" or "copy"))
+        {
+            failures.Add($"{DockerOptions.Section}:TaskFiles '{options.TaskFiles}' is unknown: use bind (a local engine) or copy (any engine).");
+        }
+
         if (options.PidsLimit < 1)
         {
             failures.Add($"{DockerOptions.Section}:PidsLimit must be at least 1.");
