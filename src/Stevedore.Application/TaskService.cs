@@ -128,7 +128,9 @@ public sealed class TaskService(
             return NotFound(id);
         }
 
-        var task = await grains.GetGrain<ITaskGrain>(id).GetAsync();
+        // Reads go to the task store, which every task grain writes through before it answers: no activation per
+        // read, and reads keep working while a failed silo's grains move.
+        var task = await tasks.GetAsync(id);
         return task is null ? NotFound(id) : task;
     }
 
@@ -237,7 +239,7 @@ public sealed class TaskService(
             if (chunks.Count == 0)
             {
                 var changed = events.NextChange(id);
-                var now = await grains.GetGrain<ITaskGrain>(id).GetAsync();
+                var now = await tasks.GetAsync(id, cancellationToken);
                 if (now is null || now.Status.IsTerminal())
                 {
                     // One last read: the worker flushes the log before it reports the end.
