@@ -67,7 +67,20 @@ public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int at
                 _pending = [];
             }
 
-            await store.AppendLogAsync(taskId, chunks, cancellationToken);
+            try
+            {
+                await store.AppendLogAsync(taskId, chunks, cancellationToken);
+            }
+            catch
+            {
+                // Keep them, in order, for the next flush: the store may be away for a while.
+                lock (_lock)
+                {
+                    _pending.InsertRange(0, chunks);
+                }
+
+                throw;
+            }
         }
         finally
         {

@@ -257,10 +257,10 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
 
         run.Log = null;
-        await log.FlushAsync();
+        await RetryAsync(() => log.FlushAsync(), leased.TaskId);
         if (exit.Result is { } result)
         {
-            await _content.PutResultAsync(leased.TaskId, result);
+            await RetryAsync(() => _content.PutResultAsync(leased.TaskId, result), leased.TaskId);
         }
 
         var lost = _shuttingDown && exit.Status == TaskRunStatus.Cancelled;
@@ -271,26 +271,27 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Error = lost ? $"worker lost: node {Node} shut down" : exit.Error,
             WorkerLost = lost,
         };
-        await ReportAsync(grain, assignment.Attempt, outcome);
+        await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
     }
 
     /// <summary>
-    /// Reports an outcome, trying again while the cluster or its storage is unreachable (for as long as a lease
-    /// lasts twenty times over: past that, the lease has lapsed and the task has been given to another attempt).
+    /// Saves what an attempt left (log, result, outcome), trying again while the cluster or its storage is
+    /// unreachable, for as long as a lease lasts twenty times over: past that the lease has lapsed and the task has
+    /// been given to another attempt.
     /// </summary>
-    private async Task ReportAsync(ITaskGrain grain, int attempt, RunOutcome outcome)
+    private async Task RetryAsync(Func<Task> save, string taskId)
     {
         var deadline = _time.GetUtcNow() + (_leaseDuration * 20);
         for (var i = 0; ; i++)
         {
             try
             {
-                await grain.CompleteAsync(attempt, outcome);
+                await save();
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException && _time.GetUtcNow() < deadline)
             {
-                LogReportRetry(_logger, ex, grain.GetPrimaryKeyString(), i + 1);
+                LogReportRetry(_logger, ex, taskId, i + 1);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(i, 5))));
             }
         }
@@ -436,7 +437,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
     private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the outcome of task {TaskId} failed (try {Try}); trying again.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Saving the log, result or outcome of task {TaskId} failed (try {Try}); trying again.")]
     private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing or reaping leases on node {Node} failed; trying again next round.")]
