@@ -23,7 +23,8 @@ public static class HangfireScenario
         }, workers: 64, latencySamples: quick ? 20 : 100);
 
         Report.Figure("hangfire.jobs_per_s", Math.Max(defaults.Rate, fast.Rate));
-        Report.Figure("hangfire.start_latency_p50_ms", fast.LatencyP50);
+        // The better of the two configurations (defaults are only sampled in the full run: they may poll slowly).
+        Report.Figure("hangfire.start_latency_p50_ms", double.IsNaN(defaults.LatencyP50) ? fast.LatencyP50 : Math.Min(defaults.LatencyP50, fast.LatencyP50));
         if (Report.Get("control.postgres.tasks_per_s") is { } ours)
         {
             Report.Figure("control.postgres_vs_hangfire", ours / Math.Max(defaults.Rate, fast.Rate));
