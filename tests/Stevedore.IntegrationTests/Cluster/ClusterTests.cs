@@ -123,6 +123,11 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         a.Kill();
 
         var c = await StartSiloAsync();
+        // Worker nodes keep their state through Orleans' ADO.NET persistence provider on the same database.
+        await using (var rows = _db.DataSource.CreateCommand("SELECT count(*) FROM orleans_storage WHERE payload_binary IS NOT NULL"))
+        {
+            Assert.True((long)(await rows.ExecuteScalarAsync())! >= 1, "no worker node state was stored");
+        }
 
         var jobJson = await c.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}");
         Assert.Equal(1, jobJson.GetProperty("version").GetInt64());
