@@ -6,6 +6,8 @@ mkdir -p "$STEVEDORE_STATE"
 
 log() { printf '[stevedore] %s\n' "$*" >&2; }
 
+ensure_curl() { command -v curl >/dev/null 2>&1 || apt_install curl; }
+
 apt_install() {
   local missing=()
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
@@ -53,6 +55,7 @@ ensure_busybox_image() {
 
 # Starts a local registry on 127.0.0.1:5000 unless one answers already.
 ensure_registry() {
+  ensure_curl
   if curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then return 0; fi
   command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
   mkdir -p "$STEVEDORE_STATE/registry"

@@ -1,0 +1,67 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Stevedore.Host.Hosting;
+
+namespace Stevedore.IntegrationTests;
+
+/// <summary>A server that copies task files through the engine API, as it does with a remote engine.</summary>
+public sealed class CopyModeServer : StevedoreServer
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Stevedore:Docker:TaskFiles"] = "copy",
+        ["Stevedore:Worker:Slots"] = "2",
+    };
+}
+
+public class CopyModeTests(CopyModeServer server) : IClassFixture<CopyModeServer>
+{
+    [Fact]
+    public async Task PayloadFileAndResult_TravelThroughTheEngineApi()
+    {
+        var job = $"copy-{Guid.NewGuid().ToString("N")[..8]}";
+        await server.PutJobAsync(job, new
+        {
+            image = StevedoreServer.Image,
+            command = new[] { "sh", "-c", "echo \"file=$(cat $STEVEDORE_PAYLOAD_FILE) stdin=$(cat)\"; cat $STEVEDORE_PAYLOAD_FILE > $STEVEDORE_RESULT_FILE" },
+        });
+        const string payload = "ünïcode ✓";
+
+        var id = await server.EnqueueAsync(job, new { payload });
+        var task = await server.WaitForEndAsync(id);
+
+        Assert.Equal("succeeded", task.GetProperty("status").GetString());
+        Assert.Equal($"file={payload} stdin={payload}\n", await server.Http.GetStringAsync($"/v1/tasks/{id}/log"));
+        Assert.Equal(payload, Encoding.UTF8.GetString(await server.Http.GetByteArrayAsync($"/v1/tasks/{id}/result")));
+        Assert.Empty(await server.ContainersOfAsync(id));
+    }
+}
+
+public class StartupRefusalTests
+{
+    [Theory]
+    [InlineData("http://0.0.0.0:0")]
+    [InlineData("http://10.1.2.3:8080")]
+    public async Task WithoutAdminToken_TheHostRefusesToListenBeyondLoopback(string url)
+    {
+        var ex = await Assert.ThrowsAsync<StartupException>(() => StevedoreHost.BuildAsync([], b =>
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Kestrel:Endpoints:Http:Url"] = url })));
+        Assert.Contains("Stevedore:Auth:AdminToken", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("Stevedore:Storage", "Mongo", "Stevedore:Storage")]
+    [InlineData("Stevedore:Auth:AdminToken", "short", "at least 16")]
+    [InlineData("Orleans:SiloPort", "70000", "Orleans:SiloPort")]
+    [InlineData("Stevedore:Storage", "Postgres", "ConnectionStrings:Postgres")]
+    public async Task BadSettings_StopTheHost_NamingTheKey(string key, string value, string expected)
+    {
+        var ex = await Assert.ThrowsAsync<StartupException>(() => StevedoreHost.BuildAsync([], b =>
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+                [key] = value,
+            })));
+        Assert.Contains(expected, ex.Message);
+    }
+}
