@@ -25,11 +25,18 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
     public HttpClient Http { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    protected virtual Task CleanupAsync() => Task.CompletedTask;
     public DockerClient Docker { get; } = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
 
     public async Task InitializeAsync()
     {
         await Scripts.RunAsync("ensure_docker && ensure_busybox_image " + Image);
+        await PrepareAsync();
         var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
@@ -60,6 +67,7 @@ public class StevedoreServer : IAsyncLifetime
         }
 
         Docker.Dispose();
+        await CleanupAsync();
     }
 
     public async Task<JsonElement> PutJobAsync(string name, object body)
