@@ -1,3 +1,4 @@
+using Npgsql;
 using Stevedore.Execution;
 
 namespace Stevedore.Host.Apis;
@@ -6,8 +7,8 @@ public static class OpsApi
 {
     public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
     {
-        // 200 only when this silo answers grain calls and the container engine answers.
-        app.MapGet("/healthz", async (IGrainFactory grains, IContainerDriver driver, CancellationToken ct) =>
+        // 200 only when this silo answers grain calls, the container engine answers and (with PostgreSQL) the database does.
+        app.MapGet("/healthz", async (IGrainFactory grains, IContainerDriver driver, IServiceProvider services, CancellationToken ct) =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
@@ -28,6 +29,19 @@ public static class OpsApi
             if (await driver.CheckHealthAsync(timeout.Token) is { } dockerProblem)
             {
                 problems.Add($"docker: {dockerProblem}");
+            }
+
+            if (services.GetService<NpgsqlDataSource>() is { } database)
+            {
+                try
+                {
+                    await using var ping = database.CreateCommand("SELECT 1");
+                    await ping.ExecuteScalarAsync(timeout.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    problems.Add($"postgres: not answering ({ex.Message})");
+                }
             }
 
             return problems.Count == 0

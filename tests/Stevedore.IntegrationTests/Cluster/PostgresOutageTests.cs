@@ -104,11 +104,15 @@ public class PostgresOutageTests
                 ids.Add((await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(during.Content)).GetProperty("id").GetString()!);
             }
 
+            var health = await silo.Http.GetAsync("/healthz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("postgres", await health.Content.ReadAsStringAsync());
             await Task.Delay(TimeSpan.FromSeconds(6)); // the outage itself: nothing to wait for but time
             Assert.False(silo.HasExited, silo.Output);
             await Scripts.RunAsync($"pg_instance start {port}");
 
             var tasks = await silo.WaitAllEndedAsync(ids, seconds: 180);
+            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/healthz")).StatusCode);
             Assert.All(tasks, t => Assert.Equal("succeeded", t.GetProperty("status").GetString()));
             Assert.False(silo.HasExited);
             Assert.Contains("survived", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
