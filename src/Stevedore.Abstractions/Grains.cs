@@ -16,8 +16,6 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>Gives back the slot of a task that ended or never started. Harmless when the task held none.</summary>
     [Alias("Release")] Task ReleaseAsync(string taskId);
-
-    [Alias("RunningCount")] Task<int> GetRunningCountAsync();
 }
 
 /// <summary>
@@ -41,8 +39,6 @@ public interface IQueuePartitionGrain : IGrainWithIntegerKey
 
     /// <summary>A leased task reached its task grain: the partition forgets it.</summary>
     [Alias("Confirm"), OneWay] Task ConfirmAsync(string taskId);
-
-    [Alias("Count")] Task<int> CountAsync();
 }
 
 /// <summary>One run of a job (key: task id). Owns the lifecycle state machine.</summary>

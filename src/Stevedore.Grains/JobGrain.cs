@@ -133,8 +133,6 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         return Task.CompletedTask;
     }
 
-    public Task<int> GetRunningCountAsync() => Task.FromResult(_running.Count);
-
     /// <summary>Tells partitions that waited, or hold a pass, to ask again (one-way: a partition may be calling us).</summary>
     private void WakeWaitingPartitions()
     {

@@ -165,8 +165,6 @@ public sealed partial class QueuePartitionGrain(
         return Task.CompletedTask;
     }
 
-    public Task<int> CountAsync() => Task.FromResult(_queue.Count);
-
     private void NotifyWorkers()
     {
         var now = time.GetUtcNow();

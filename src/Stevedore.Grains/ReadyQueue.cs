@@ -121,8 +121,6 @@ internal sealed class ReadyQueue
         return blocked.Count;
     }
 
-    public bool IsBlocked(string job) => _blocked.ContainsKey(job);
-
     public bool Remove(string taskId)
     {
         if (!_byId.Remove(taskId, out var entry))

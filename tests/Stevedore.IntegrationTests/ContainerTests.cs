@@ -9,8 +9,6 @@ namespace Stevedore.IntegrationTests;
 [Collection(ServerCollection.Name)]
 public class ContainerTests(StevedoreServer server)
 {
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
-
     private static object Sh(string script, object? extra = null)
     {
         var body = new Dictionary<string, object?> { ["image"] = StevedoreServer.Image, ["command"] = new[] { "sh", "-c", script } };
@@ -32,7 +30,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task Payload_ReachesFileAndStdin_UTF8Intact_AndLogResultAndEnvComeBack()
     {
-        var job = Unique("payload");
+        var job = Names.Unique("payload");
         await server.PutJobAsync(job, Sh(
             "echo \"stdin=$(cat)\"; echo \"file=$(cat $STEVEDORE_PAYLOAD_FILE)\"; " +
             "echo \"id=$STEVEDORE_TASK_ID job=$STEVEDORE_JOB v=$STEVEDORE_JOB_VERSION a=$STEVEDORE_ATTEMPT custom=$CUSTOM\"; " +
@@ -62,7 +60,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task JsonPayload_IsPassedAsItsJsonText()
     {
-        var job = Unique("json");
+        var job = Names.Unique("json");
         await server.PutJobAsync(job, Sh("cat > $STEVEDORE_RESULT_FILE"));
         var id = await server.EnqueueAsync(job, new { payload = new { order = 42, items = new[] { "a", "b" } } });
 
@@ -77,7 +75,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task NonZeroExit_IsRetried_ThenFails_WithEachAttemptRecorded()
     {
-        var job = Unique("exit3");
+        var job = Names.Unique("exit3");
         await server.PutJobAsync(job, Sh("echo attempt $STEVEDORE_ATTEMPT; exit 3", new { retries = 1, retryDelaySeconds = 0 }));
 
         var id = await server.EnqueueAsync(job);
@@ -97,7 +95,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task Timeout_KillsTheContainer_AndEndsTimedOut()
     {
-        var job = Unique("slow");
+        var job = Names.Unique("slow");
         await server.PutJobAsync(job, Sh("echo started; sleep 60"));
 
         var id = await server.EnqueueAsync(job, new { timeoutSeconds = 1 });
@@ -114,7 +112,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task OutOfMemory_FailsWithAnErrorSayingSo()
     {
-        var job = Unique("oom");
+        var job = Names.Unique("oom");
         await server.PutJobAsync(job, Sh("dd if=/dev/zero of=/dev/null bs=64M count=1", new { memoryMb = 6 }));
 
         var id = await server.EnqueueAsync(job);
@@ -128,7 +126,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task CancelRunning_KillsTheContainer_AndEndsCancelled()
     {
-        var job = Unique("cancel");
+        var job = Names.Unique("cancel");
         await server.PutJobAsync(job, Sh("echo up; sleep 60"));
         var id = await server.EnqueueAsync(job);
         // The log follow returns the first line once the container runs.
@@ -150,7 +148,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task FollowedLog_StreamsLinesAsWritten_UntilTheTaskEnds()
     {
-        var job = Unique("follow");
+        var job = Names.Unique("follow");
         await server.PutJobAsync(job, Sh("echo one; sleep 1; echo two"));
         var id = await server.EnqueueAsync(job);
 
@@ -170,7 +168,7 @@ public class ContainerTests(StevedoreServer server)
         var tag = Guid.NewGuid().ToString("N")[..12];
         var image = $"127.0.0.1:5000/stevedore-test/busybox:{tag}";
         await Scripts.RunAsync($"docker tag {StevedoreServer.Image} {image} && docker push -q {image} >/dev/null && docker rmi {image} >/dev/null");
-        var job = Unique("pull");
+        var job = Names.Unique("pull");
         await server.PutJobAsync(job, new { image, command = new[] { "echo", "pulled" } });
 
         var id = await server.EnqueueAsync(job);
@@ -184,7 +182,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task ImageThatCannotBePulled_FailsTheTask_NamingTheImage()
     {
-        var job = Unique("nopull");
+        var job = Names.Unique("nopull");
         const string image = "127.0.0.1:5000/stevedore-test/does-not-exist:1";
         await server.PutJobAsync(job, new { image });
 
@@ -199,7 +197,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task NetworkNone_HasNoNetworkInterfacesButLoopback()
     {
-        var job = Unique("nonet");
+        var job = Names.Unique("nonet");
         await server.PutJobAsync(job, Sh("ls /sys/class/net", new { network = "none" }));
 
         var id = await server.EnqueueAsync(job);
@@ -211,7 +209,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task Limits_AreAppliedToTheContainer()
     {
-        var job = Unique("limits");
+        var job = Names.Unique("limits");
         await server.PutJobAsync(job, Sh(
             "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; grep NoNewPrivs /proc/self/status",
             new { memoryMb = 64 }));
@@ -227,7 +225,7 @@ public class ContainerTests(StevedoreServer server)
     [Fact]
     public async Task LargeLog_IsCappedWithATruncationLine()
     {
-        var job = Unique("chatty");
+        var job = Names.Unique("chatty");
         // 12 MiB of output against the 10 MiB cap.
         await server.PutJobAsync(job, Sh("head -c 12582912 /dev/zero | tr '\\0' x"));
 

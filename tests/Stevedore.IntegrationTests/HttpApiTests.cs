@@ -12,8 +12,6 @@ public class HttpApiTests(StevedoreServer server)
 {
     private HttpClient Http => server.Http;
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
-
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
@@ -35,7 +33,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task Jobs_CreateUpdateGetListPauseResumeStatsDelete()
     {
-        var name = Unique("crud");
+        var name = Names.Unique("crud");
         var created = await Http.PutAsync($"/v1/jobs/{name}", Json($$$"""{"image":"{{{StevedoreServer.Image}}}","env":{"A":"1"}}"""));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal($"/v1/jobs/{name}", created.Headers.Location!.OriginalString);
@@ -97,12 +95,12 @@ public class HttpApiTests(StevedoreServer server)
     [InlineData("")]
     [InlineData("not json")]
     public async Task PutJob_MalformedBody_Is400(string body) =>
-        await ProblemAsync(await Http.PutAsync($"/v1/jobs/{Unique("m")}", Json(body)), HttpStatusCode.BadRequest);
+        await ProblemAsync(await Http.PutAsync($"/v1/jobs/{Names.Unique("m")}", Json(body)), HttpStatusCode.BadRequest);
 
     [Fact]
     public async Task EnqueueTask_Returns202WithLocation_AndTheTask()
     {
-        var job = Unique("enq");
+        var job = Names.Unique("enq");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
 
         var response = await Http.PostAsync($"/v1/jobs/{job}/tasks", Json("""{"payload":"x","priority":2,"labels":{"team":"a"}}"""));
@@ -125,7 +123,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task EnqueueTask_WithoutBody_IsAccepted()
     {
-        var job = Unique("nobody");
+        var job = Names.Unique("nobody");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
         var response = await Http.PostAsync($"/v1/jobs/{job}/tasks", null);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -134,7 +132,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task EnqueueTask_IdempotencyKey_Returns200AndTheSameTask()
     {
-        var job = Unique("idem");
+        var job = Names.Unique("idem");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
 
         var first = await Http.PostAsync($"/v1/jobs/{job}/tasks", Json("""{"idempotencyKey":"abc"}"""));
@@ -155,7 +153,7 @@ public class HttpApiTests(StevedoreServer server)
     [InlineData("""{"payload":1,"nope":2}""", "nope")]
     public async Task EnqueueTask_InvalidInput_Is400(string body, string field)
     {
-        var job = Unique("bad");
+        var job = Names.Unique("bad");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image });
         await AssertFieldErrorAsync(await Http.PostAsync($"/v1/jobs/{job}/tasks", Json(body)), field);
     }
@@ -163,7 +161,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task EnqueueTask_OversizedPayload_Is413()
     {
-        var job = Unique("big");
+        var job = Names.Unique("big");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image });
         var payload = new string('a', 1024 * 1024 + 1);
 
@@ -177,14 +175,14 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task EnqueueTask_UnknownJob_Is404()
     {
-        await ProblemAsync(await Http.PostAsync($"/v1/jobs/{Unique("ghost")}/tasks", Json("{}")), HttpStatusCode.NotFound);
+        await ProblemAsync(await Http.PostAsync($"/v1/jobs/{Names.Unique("ghost")}/tasks", Json("{}")), HttpStatusCode.NotFound);
         await ProblemAsync(await Http.PostAsync("/v1/jobs/Not A Name/tasks", Json("{}")), HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task BatchEnqueue_Returns202WithIdsInOrder_AndChecksEveryItem()
     {
-        var job = Unique("batch");
+        var job = Names.Unique("batch");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "cat > $STEVEDORE_RESULT_FILE" } });
 
         var response = await Http.PostAsync($"/v1/jobs/{job}/tasks:batch", Json("""{"tasks":[{"payload":"0"},{"payload":"1"},{"payload":"2"}]}"""));
@@ -208,7 +206,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task ListTasks_FiltersByJobStatusAndLabel_NewestFirst_WithCursorPaging()
     {
-        var job = Unique("list");
+        var job = Names.Unique("list");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
         await Http.PostAsync($"/v1/jobs/{job}/pause", null);
         var ids = new List<string>();
@@ -245,7 +243,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task RetryEndpoint_MakesANewTaskWithTheSamePayload()
     {
-        var job = Unique("again");
+        var job = Names.Unique("again");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "cat > $STEVEDORE_RESULT_FILE" } });
         var id = await server.EnqueueAsync(job, new { payload = "same" });
         await server.WaitForEndAsync(id);
@@ -264,7 +262,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task RetryOfAnUnfinishedTask_Is409()
     {
-        var job = Unique("busy");
+        var job = Names.Unique("busy");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image });
         await Http.PostAsync($"/v1/jobs/{job}/pause", null);
         var id = await server.EnqueueAsync(job);
@@ -275,7 +273,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task Result_Is404_WhenTheJobWroteNone()
     {
-        var job = Unique("noresult");
+        var job = Names.Unique("noresult");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
         var id = await server.EnqueueAsync(job);
         await server.WaitForEndAsync(id);
@@ -304,7 +302,7 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task Log_InvalidQuery_Is400()
     {
-        var job = Unique("logq");
+        var job = Names.Unique("logq");
         await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
         var id = await server.EnqueueAsync(job);
         await AssertFieldErrorAsync(await Http.GetAsync($"/v1/tasks/{id}/log?stream=both"), "stream");

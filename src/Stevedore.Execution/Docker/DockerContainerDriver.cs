@@ -265,14 +265,20 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return null;
         }
 
-        if (file.Length > _options.MaxResultBytes)
+        return TooLarge(file.Length, log) ? null : File.ReadAllBytes(file.FullName);
+    }
+
+    /// <summary>A result file over the limit is not kept; the task's log says so.</summary>
+    private bool TooLarge(long length, ITaskLogWriter log)
+    {
+        if (length <= _options.MaxResultBytes)
         {
-            log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
-                $"[stevedore] result file of {file.Length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
-            return null;
+            return false;
         }
 
-        return File.ReadAllBytes(file.FullName);
+        log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
+            $"[stevedore] result file of {length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
+        return true;
     }
 
     private void DeleteTaskFiles(ContainerRunRequest request)
@@ -417,10 +423,8 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return null;
         }
 
-        if (entry.Length > _options.MaxResultBytes)
+        if (TooLarge(entry.Length, log))
         {
-            log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
-                $"[stevedore] result file of {entry.Length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
             return null;
         }
 

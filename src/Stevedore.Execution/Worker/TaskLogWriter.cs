@@ -17,8 +17,6 @@ public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int at
     private long _written;
     private bool _truncated;
 
-    public long BytesWritten { get { lock (_lock) { return _written; } } }
-
     public void Write(LogStream stream, ReadOnlySpan<byte> data)
     {
         lock (_lock)

@@ -61,8 +61,6 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     public string Node { get; }
 
-    public int RunningCount => _running.Count;
-
     public Task WorkAvailable(int partition)
     {
         if ((uint)partition < (uint)_pending.Length)

@@ -47,8 +47,6 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     private static object Sh(string script, int maxConcurrency = 0) =>
         new { image = StevedoreServer.Image, command = new[] { "sh", "-c", script }, maxConcurrency };
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
-
     private static async Task<string> WaitRunningOnAsync(SiloProcess via, IReadOnlyList<string> ids, string node)
     {
         var deadline = Stopwatch.StartNew();
@@ -73,7 +71,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var a = await StartSiloAsync();
         var b = await StartSiloAsync();
-        var job = Unique("survive");
+        var job = Names.Unique("survive");
         await a.PutJobAsync(job, Sh("sleep 2; echo done $STEVEDORE_ATTEMPT"));
         var ids = new List<string>();
         for (var i = 0; i < 8; i++)
@@ -110,13 +108,13 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task WholeClusterRestart_KeepsJobsFinishedTasksLogsAndDelayedTasks()
     {
         var a = await StartSiloAsync();
-        var job = Unique("durable");
+        var job = Names.Unique("durable");
         await a.PutJobAsync(job, Sh("echo hello $STEVEDORE_ATTEMPT"));
         var finished = await a.EnqueueAsync(job);
         await a.WaitAllEndedAsync([finished]);
         var delayed = await a.EnqueueAsync(job, new { delaySeconds = 8 });
         var runAfter = (await a.GetTaskAsync(delayed)).GetProperty("runAfter").GetDateTimeOffset();
-        var queuedWhilePaused = Unique("paused");
+        var queuedWhilePaused = Names.Unique("paused");
         await a.PutJobAsync(queuedWhilePaused, Sh("echo later"));
         await a.Http.PostAsync($"/v1/jobs/{queuedWhilePaused}/pause", null);
         var waiting = await a.EnqueueAsync(queuedWhilePaused);
@@ -148,7 +146,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var a = await StartSiloAsync();
         var b = await StartSiloAsync();
-        var job = Unique("single");
+        var job = Names.Unique("single");
         await a.PutJobAsync(job, Sh("sleep 1", maxConcurrency: 1));
         var ids = new List<string>();
         for (var i = 0; i < 6; i++)

@@ -10,12 +10,10 @@ namespace Stevedore.IntegrationTests.Cluster;
 [Collection(ClusterCollection.Name)]
 public class PostgresOutageTests
 {
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
-
     [Fact]
     public async Task MalformedConnectionString_StopsTheHostAtOnce_NamingTheKey()
     {
-        await using var silo = SiloProcess.Launch("Host=127.0.0.1;Bogus Key=1", Unique("c"));
+        await using var silo = SiloProcess.Launch("Host=127.0.0.1;Bogus Key=1", Names.Unique("c"));
         Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("ConnectionStrings:Postgres", silo.Output);
         Assert.DoesNotContain("   at ", silo.Output);
@@ -24,7 +22,7 @@ public class PostgresOutageTests
     [Fact]
     public async Task DatabaseDownAtStart_IsWaitedFor_ThenTheHostStopsWithAClearError()
     {
-        await using var silo = SiloProcess.Launch("Host=127.0.0.1;Port=1;Username=postgres;Timeout=1", Unique("c"),
+        await using var silo = SiloProcess.Launch("Host=127.0.0.1;Port=1;Username=postgres;Timeout=1", Names.Unique("c"),
             "--Stevedore:Postgres:StartupTimeout=00:00:03");
         Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("Waiting for PostgreSQL at 127.0.0.1:1", silo.Output);
@@ -36,7 +34,7 @@ public class PostgresOutageTests
     {
         await using var db = new TestDatabase { Migrate = false };
         await db.InitializeAsync();
-        await using var silo = SiloProcess.Launch(db.ConnectionString, Unique("c"));
+        await using var silo = SiloProcess.Launch(db.ConnectionString, Names.Unique("c"));
         Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("migrate", silo.Output);
 
@@ -53,7 +51,7 @@ public class PostgresOutageTests
             Assert.Contains($"version {PostgresSchema.CurrentVersion}", text);
         }
 
-        await using var started = await SiloProcess.StartAsync(db.ConnectionString, Unique("c"));
+        await using var started = await SiloProcess.StartAsync(db.ConnectionString, Names.Unique("c"));
         Assert.Equal(HttpStatusCode.OK, (await started.Http.GetAsync("/v1/jobs")).StatusCode);
     }
 
@@ -79,8 +77,8 @@ public class PostgresOutageTests
             }
 
             NpgsqlConnection.ClearAllPools();
-            await using var silo = await SiloProcess.StartAsync(connectionString, Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:30");
-            var job = Unique("outage");
+            await using var silo = await SiloProcess.StartAsync(connectionString, Names.Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:30");
+            var job = Names.Unique("outage");
             await silo.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "sleep 4; echo survived" } });
             var ids = new List<string>();
             for (var i = 0; i < 3; i++)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -40,8 +39,8 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts a host process and returns at once (use <see cref="WaitHealthyAsync"/> or <see cref="WaitExitAsync"/>).</summary>
     public static SiloProcess Launch(string connectionString, string clusterId, params string[] extra)
     {
-        var siloPort = FreePort();
-        var httpPort = FreePort();
+        var siloPort = Names.FreePort();
+        var httpPort = Names.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -55,7 +54,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--ConnectionStrings:Postgres={connectionString}",
             $"--Orleans:ClusterId={clusterId}",
             $"--Orleans:SiloPort={siloPort}",
-            $"--Orleans:GatewayPort={FreePort()}",
+            $"--Orleans:GatewayPort={Names.FreePort()}",
             $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
             "--Stevedore:Worker:Slots=2",
             "--Stevedore:Queue:LeaseDuration=00:00:03",
@@ -175,12 +174,5 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
