@@ -1,28 +1,32 @@
-using System.Collections.Concurrent;
-using System.Formats.Tar;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stevedore.Execution.Docker.TaskFiles;
 using Stevedore.Storage;
 
 namespace Stevedore.Execution.Docker;
 
-/// <summary>Runs each attempt as a fresh container through the Docker Engine API.</summary>
+/// <summary>
+/// Runs each attempt as a fresh container through the Docker Engine API: create (pulling the image when the engine
+/// lacks it), attach, start, wait, and always remove. Task files go through <see cref="ITaskFiles"/>; how the
+/// container ended is judged by <see cref="ContainerExits"/>.
+/// </summary>
 public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable
 {
-    private const long KilledExitCode = 137;
-
     private readonly DockerClient _client;
     private readonly DockerOptions _options;
     private readonly ILogger<DockerContainerDriver> _logger;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _pulls = new(StringComparer.Ordinal);
+    private readonly ImagePuller _images;
+    private readonly ITaskFiles _taskFiles;
 
     public DockerContainerDriver(IOptions<DockerOptions> options, ILogger<DockerContainerDriver> logger)
     {
         _options = options.Value;
         _logger = logger;
         _client = new DockerClientConfiguration(new Uri(_options.Endpoint)).CreateClient();
+        _images = new ImagePuller(_client, logger);
+        _taskFiles = _options.BindTaskFiles ? new BindMountedTaskFiles(_options, logger) : new CopiedTaskFiles(_client, _options);
     }
 
     public async Task<string?> CheckHealthAsync(CancellationToken cancellationToken)
@@ -57,35 +61,35 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
     {
         using var timeout = new CancellationTokenSource(request.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // Disposed last: after the container that mounts it is gone.
+        using var files = _taskFiles.Prepare(request);
         string? containerId = null;
         try
         {
             // Create first and pull only when the engine lacks the image: one round trip less on the usual path.
             try
             {
-                containerId = await CreateAsync(request, linked.Token);
+                containerId = await CreateAsync(request, files, linked.Token);
             }
             catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                if (await EnsureImageAsync(request.Spec.Image, linked.Token) is { } pullError)
+                if (await _images.EnsureAsync(request.Spec.Image, linked.Token) is { } pullError)
                 {
                     return new ContainerExit { Status = TaskRunStatus.Failed, Error = pullError };
                 }
 
-                containerId = await CreateAsync(request, linked.Token);
+                containerId = await CreateAsync(request, files, linked.Token);
             }
 
-            return await RunCreatedAsync(containerId, request, log, timeout, linked.Token, cancellationToken);
+            return await RunCreatedAsync(containerId, request, files, log, StoppedBy(timeout, cancellationToken), linked.Token);
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            return timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested
-                ? new ContainerExit { Status = TaskRunStatus.TimedOut, Error = $"timed out after {request.Timeout.TotalSeconds:0.###} s" }
-                : new ContainerExit { Status = TaskRunStatus.Cancelled, Error = "cancelled" };
+            return ContainerExits.Classify(Ending(request, StoppedBy(timeout, cancellationToken)()));
         }
         catch (DockerApiException ex)
         {
-            return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerMessage(ex)}" };
+            return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerErrors.Message(ex)}" };
         }
         finally
         {
@@ -93,24 +97,29 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             {
                 await RemoveAsync(containerId);
             }
-
-            DeleteTaskFiles(request);
         }
     }
 
+    /// <summary>Which of the two tokens ended the attempt; asked only once one of them fired.</summary>
+    private static Func<StopCause> StoppedBy(CancellationTokenSource timeout, CancellationToken cancelled) =>
+        () => timeout.IsCancellationRequested && !cancelled.IsCancellationRequested ? StopCause.Timeout : StopCause.Cancel;
+
+    private static ContainerEnding Ending(ContainerRunRequest request, StopCause stoppedBy, long? exitCode = null) =>
+        new() { StoppedBy = stoppedBy, ExitCode = exitCode, Timeout = request.Timeout, MemoryMb = request.Spec.MemoryMb };
+
     private async Task<ContainerExit> RunCreatedAsync(
-        string id, ContainerRunRequest request, ITaskLogWriter log, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancelled)
+        string id, ContainerRunRequest request, ITaskFolder files, ITaskLogWriter log, Func<StopCause> stoppedBy, CancellationToken linked)
     {
         // The payload file and the attach are independent: do both at once, then start.
         var attach = _client.Containers.AttachContainerAsync(
             id, tty: false, new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, linked);
-        await Task.WhenAll(attach, _options.BindTaskFiles ? Task.CompletedTask : PutPayloadAsync(id, request.Payload, linked));
+        await Task.WhenAll(attach, files.BeforeStartAsync(id, linked));
         using var stream = await attach;
         await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), linked);
         var output = PumpOutputAsync(stream, log);
         _ = FeedStdinAsync(stream, request.Payload);
 
-        var ended = TaskRunStatus.Succeeded;
+        var stopped = StopCause.None;
         long exitCode;
         try
         {
@@ -118,50 +127,20 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            ended = timeout.IsCancellationRequested && !cancelled.IsCancellationRequested ? TaskRunStatus.TimedOut : TaskRunStatus.Cancelled;
+            stopped = stoppedBy();
             await KillAsync(id);
             exitCode = (await _client.Containers.WaitContainerAsync(id, CancellationToken.None)).StatusCode;
         }
 
         await output;
-        if (ended == TaskRunStatus.TimedOut)
+        if (stopped != StopCause.None)
         {
-            return new ContainerExit { Status = ended, ExitCode = exitCode, Error = $"timed out after {request.Timeout.TotalSeconds:0.###} s; killed" };
+            return ContainerExits.Classify(Ending(request, stopped, exitCode));
         }
 
-        if (ended == TaskRunStatus.Cancelled)
-        {
-            return new ContainerExit { Status = ended, ExitCode = exitCode, Error = "cancelled; container killed" };
-        }
-
-        var result = _options.BindTaskFiles ? ReadBoundResult(request, log) : await ReadResultAsync(id, log);
-        // Only a SIGKILL we did not send can be the OOM killer; ask the engine only then.
-        var oomKilled = exitCode == KilledExitCode && await WasOomKilledAsync(id);
-        if (oomKilled)
-        {
-            return new ContainerExit
-            {
-                Status = TaskRunStatus.Failed,
-                ExitCode = exitCode,
-                Error = $"out of memory: the container was killed at its {request.Spec.MemoryMb} MiB memory limit",
-                Result = result,
-            };
-        }
-
-        if (exitCode == KilledExitCode)
-        {
-            return new ContainerExit
-            {
-                Status = TaskRunStatus.Failed,
-                ExitCode = exitCode,
-                Error = $"killed by SIGKILL (exit code 137), not by Stevedore: most likely out of memory at its {request.Spec.MemoryMb} MiB memory limit",
-                Result = result,
-            };
-        }
-
-        return exitCode == 0
-            ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = result }
-            : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = exitCode, Error = $"exited with code {exitCode}", Result = result };
+        var result = await files.ReadResultAsync(id, log);
+        var ending = Ending(request, stopped, exitCode) with { OomKilled = ContainerExits.MayBeOomKill(exitCode, stopped) && await WasOomKilledAsync(id) };
+        return ContainerExits.Classify(ending) with { Result = result };
     }
 
     /// <summary>The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit.</summary>
@@ -180,130 +159,11 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         return false;
     }
 
-    private async Task<string?> EnsureImageAsync(string image, CancellationToken cancellationToken)
-    {
-        if (await HasImageAsync(image, cancellationToken))
-        {
-            return null;
-        }
-
-        var gate = _pulls.GetOrAdd(image, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (await HasImageAsync(image, cancellationToken))
-            {
-                return null;
-            }
-
-            var reference = ImageReference.Parse(image);
-            string? error = null;
-            try
-            {
-                await _client.Images.CreateImageAsync(
-                    new ImagesCreateParameters { FromImage = reference.Repository, Tag = reference.Tag },
-                    authConfig: null,
-                    new Progress<JSONMessage>(m => error ??= m.Error?.Message ?? (string.IsNullOrEmpty(m.ErrorMessage) ? null : m.ErrorMessage)),
-                    cancellationToken);
-            }
-            catch (DockerApiException ex)
-            {
-                error = DockerMessage(ex);
-            }
-
-            if (await HasImageAsync(image, cancellationToken))
-            {
-                LogPulled(_logger, image);
-                return null;
-            }
-
-            return $"image '{image}' could not be pulled: {error ?? "the registry did not provide it"}";
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    private async Task<bool> HasImageAsync(string image, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _client.Images.InspectImageAsync(image, cancellationToken);
-            return true;
-        }
-        catch (DockerImageNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    private string TaskFolder(ContainerRunRequest request) =>
-        Path.Combine(_options.TaskFilesPath, $"{request.TaskId}-{request.Attempt}");
-
-    /// <summary>The folder mounted at /stevedore: the payload file, and room (world-writable) for the result file.</summary>
-    private string WriteTaskFiles(ContainerRunRequest request)
-    {
-        var folder = TaskFolder(request);
-        Directory.CreateDirectory(folder);
-        var payload = Path.Combine(folder, "payload");
-        File.WriteAllBytes(payload, request.Payload.ToArray());
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(folder, (UnixFileMode)0x1FF);
-            File.SetUnixFileMode(payload, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        }
-
-        return folder;
-    }
-
-    private ReadOnlyMemory<byte>? ReadBoundResult(ContainerRunRequest request, ITaskLogWriter log)
-    {
-        var file = new FileInfo(Path.Combine(TaskFolder(request), "result"));
-        if (!file.Exists || file.Attributes.HasFlag(FileAttributes.Directory))
-        {
-            return null;
-        }
-
-        return TooLarge(file.Length, log) ? null : File.ReadAllBytes(file.FullName);
-    }
-
-    /// <summary>A result file over the limit is not kept; the task's log says so.</summary>
-    private bool TooLarge(long length, ITaskLogWriter log)
-    {
-        if (length <= _options.MaxResultBytes)
-        {
-            return false;
-        }
-
-        log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
-            $"[stevedore] result file of {length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
-        return true;
-    }
-
-    private void DeleteTaskFiles(ContainerRunRequest request)
-    {
-        if (!_options.BindTaskFiles)
-        {
-            return;
-        }
-
-        try
-        {
-            Directory.Delete(TaskFolder(request), recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LogRemoveFailed(_logger, TaskFolder(request), ex.Message);
-        }
-    }
-
-    private async Task<string> CreateAsync(ContainerRunRequest request, CancellationToken cancellationToken)
+    private async Task<string> CreateAsync(ContainerRunRequest request, ITaskFolder files, CancellationToken cancellationToken)
     {
         var spec = request.Spec;
-        var binds = _options.BindTaskFiles ? new List<string> { $"{WriteTaskFiles(request)}:/stevedore" } : null;
         var memory = spec.MemoryMb * 1024L * 1024L;
-        var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        var parameters = new CreateContainerParameters
         {
             Image = spec.Image,
             Cmd = spec.Command?.ToList(),
@@ -329,33 +189,10 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 PidsLimit = _options.PidsLimit,
                 SecurityOpt = ["no-new-privileges"],
                 NetworkMode = spec.Network,
-                Binds = binds,
             },
-        }, cancellationToken);
-        return created.ID;
-    }
-
-    private async Task PutPayloadAsync(string id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        using var tar = new MemoryStream();
-        await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            // World-writable, so a job running as any user can write its result file there.
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "stevedore/")
-            {
-                Mode = (UnixFileMode)0x1FF,
-                ModificationTime = DateTimeOffset.UtcNow,
-            });
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "stevedore/payload")
-            {
-                Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-                ModificationTime = DateTimeOffset.UtcNow,
-                DataStream = new MemoryStream(payload.ToArray()),
-            });
-        }
-
-        tar.Position = 0;
-        await _client.Containers.ExtractArchiveToContainerAsync(id, new ContainerPathStatParameters { Path = "/" }, tar, cancellationToken);
+        };
+        files.Configure(parameters);
+        return (await _client.Containers.CreateContainerAsync(parameters, cancellationToken)).ID;
     }
 
     private static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)
@@ -398,41 +235,6 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
-    private async Task<ReadOnlyMemory<byte>?> ReadResultAsync(string id, ITaskLogWriter log)
-    {
-        GetArchiveFromContainerResponse archive;
-        try
-        {
-            archive = await _client.Containers.GetArchiveFromContainerAsync(
-                id, new GetArchiveFromContainerParameters { Path = ContainerRunRequest.ResultPath }, statOnly: false, CancellationToken.None);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            return null;
-        }
-        catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        await using var tarStream = archive.Stream;
-        using var reader = new TarReader(tarStream);
-        var entry = await reader.GetNextEntryAsync(copyData: false);
-        if (entry?.DataStream is null || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
-        {
-            return null;
-        }
-
-        if (TooLarge(entry.Length, log))
-        {
-            return null;
-        }
-
-        using var copy = new MemoryStream((int)entry.Length);
-        await entry.DataStream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
-
     private async Task KillAsync(string id)
     {
         try
@@ -442,7 +244,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         catch (DockerApiException ex)
         {
             // Already stopped between the timeout and the kill.
-            LogKillFailed(_logger, id, DockerMessage(ex));
+            LogKillFailed(_logger, id, DockerErrors.Message(ex));
         }
     }
 
@@ -458,33 +260,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
-    private static string DockerMessage(DockerApiException ex)
-    {
-        var body = ex.ResponseBody?.Trim();
-        if (!string.IsNullOrEmpty(body))
-        {
-            try
-            {
-                using var json = System.Text.Json.JsonDocument.Parse(body);
-                if (json.RootElement.TryGetProperty("message", out var message) && message.GetString() is { } text)
-                {
-                    return text;
-                }
-            }
-            catch (System.Text.Json.JsonException)
-            {
-            }
-
-            return body;
-        }
-
-        return ex.Message;
-    }
-
     public void Dispose() => _client.Dispose();
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pulled image {Image}.")]
-    private static partial void LogPulled(ILogger logger, string image);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Kill of container {ContainerId} failed: {Reason}")]
     private static partial void LogKillFailed(ILogger logger, string containerId, string reason);
