@@ -24,6 +24,9 @@ public readonly record struct ContainerEnding
     /// <summary>The engine says the kernel's OOM killer ended it (only asked when <see cref="ContainerExits.MayBeOomKill"/>).</summary>
     public bool OomKilled { get; init; }
 
+    /// <summary>The job filled its task folder (/stevedore): the folder's limit in bytes.</summary>
+    public long? TaskFolderFullAt { get; init; }
+
     /// <summary>The attempt's timeout and the job's memory limit, named in the messages.</summary>
     public TimeSpan Timeout { get; init; }
 
@@ -77,6 +80,12 @@ public static class ContainerExits
         {
             return Failed(exitCode,
                 $"killed by SIGKILL (exit code 137), not by Stevedore: most likely out of memory at its {ending.MemoryMb} MiB memory limit");
+        }
+
+        if (ending.TaskFolderFullAt is { } limit)
+        {
+            return Failed(exitCode,
+                $"the task folder /stevedore is full: a job may keep at most {limit} bytes there (its payload, and twice the result file's limit)");
         }
 
         return exitCode == 0

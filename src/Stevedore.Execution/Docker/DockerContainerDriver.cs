@@ -26,7 +26,37 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         _logger = logger;
         _client = new DockerClientConfiguration(new Uri(_options.Endpoint)).CreateClient();
         _images = new ImagePuller(_client, logger);
-        _taskFiles = _options.BindTaskFiles ? new BindMountedTaskFiles(_options, logger) : new CopiedTaskFiles(_client, _options);
+        _taskFiles = ChooseTaskFiles(_options, _client, logger);
+    }
+
+    private static ITaskFiles ChooseTaskFiles(DockerOptions options, DockerClient client, ILogger logger)
+    {
+        if (!options.WantsBindTaskFiles)
+        {
+            return new CopiedTaskFiles(client, options);
+        }
+
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                throw new PlatformNotSupportedException("bind-mounted task folders need a Linux host");
+            }
+
+            return BindMountedTaskFiles.Open(options, logger);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            if (options.TaskFiles == "bind")
+            {
+                throw new InvalidOperationException(
+                    $"{DockerOptions.Section}:TaskFiles is bind, but this host cannot keep task folders bounded and private: {ex.Message}. " +
+                    "Run the host as root on Linux, or set TaskFiles to copy.", ex);
+            }
+
+            LogBindUnavailable(logger, ex.Message);
+            return new CopiedTaskFiles(client, options);
+        }
     }
 
     public async Task<string?> CheckHealthAsync(CancellationToken cancellationToken)
@@ -52,6 +82,11 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         foreach (var container in containers)
         {
             await RemoveAsync(container.ID);
+        }
+
+        if (label == ContainerRunRequest.NodeLabel)
+        {
+            _taskFiles.RemoveLeftovers(value);
         }
 
         return containers.Count;
@@ -139,7 +174,11 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
 
         var result = await files.ReadResultAsync(id, log);
-        var ending = Ending(request, stopped, exitCode) with { OomKilled = ContainerExits.MayBeOomKill(exitCode, stopped) && await WasOomKilledAsync(id) };
+        var ending = Ending(request, stopped, exitCode) with
+        {
+            OomKilled = ContainerExits.MayBeOomKill(exitCode, stopped) && await WasOomKilledAsync(id),
+            TaskFolderFullAt = files.FullAt(),
+        };
         return ContainerExits.Classify(ending) with { Result = result };
     }
 
@@ -261,6 +300,9 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
     }
 
     public void Dispose() => _client.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task files are copied through the engine API: this host cannot use bind-mounted task folders ({Reason}).")]
+    private static partial void LogBindUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Kill of container {ContainerId} failed: {Reason}")]
     private static partial void LogKillFailed(ILogger logger, string containerId, string reason);

@@ -9,6 +9,11 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
 {
     public ITaskFolder Prepare(ContainerRunRequest request) => new Folder(client, request.Payload, options.MaxResultBytes);
 
+    public void RemoveLeftovers(string node)
+    {
+        // Nothing on the host: the files lived in the container, which is removed with it.
+    }
+
     private sealed class Folder(DockerClient client, ReadOnlyMemory<byte> payload, int maxResultBytes) : ITaskFolder
     {
         public void Configure(CreateContainerParameters container)
@@ -55,11 +60,19 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
                 return null;
             }
 
+            // The engine answers with a tar of what is at the path, not following a link: take one regular file
+            // named "result", whose header says it fits, and read no more than that.
             await using var tarStream = archive.Stream;
             using var reader = new TarReader(tarStream);
             var entry = await reader.GetNextEntryAsync(copyData: false);
-            if (entry?.DataStream is null || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+            if (entry is null || entry.Name.TrimEnd('/') != "result")
             {
+                return null;
+            }
+
+            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null && entry.Length > 0)
+            {
+                ResultFile.NotRegular(log, Kind(entry.EntryType));
                 return null;
             }
 
@@ -68,10 +81,27 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
                 return null;
             }
 
-            using var copy = new MemoryStream((int)entry.Length);
-            await entry.DataStream.CopyToAsync(copy);
-            return copy.ToArray();
+            var bytes = new byte[entry.Length];
+            if (entry.DataStream is { } data)
+            {
+                await data.ReadExactlyAsync(bytes);
+            }
+
+            return bytes;
         }
+
+        public long? FullAt() => null;
+
+        private static string Kind(TarEntryType type) => type switch
+        {
+            TarEntryType.Directory => "a directory",
+            TarEntryType.SymbolicLink => "a symbolic link",
+            TarEntryType.HardLink => "a hard link",
+            TarEntryType.Fifo => "a FIFO (named pipe)",
+            TarEntryType.CharacterDevice => "a character device",
+            TarEntryType.BlockDevice => "a block device",
+            _ => $"a {type} tar entry",
+        };
 
         public void Dispose()
         {

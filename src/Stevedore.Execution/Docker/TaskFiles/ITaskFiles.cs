@@ -11,6 +11,9 @@ public interface ITaskFiles
 {
     /// <summary>Prepares one attempt's files on the host side, before its container is created.</summary>
     ITaskFolder Prepare(ContainerRunRequest request);
+
+    /// <summary>Removes what attempts of <paramref name="node"/> left on the host when its process died.</summary>
+    void RemoveLeftovers(string node);
 }
 
 /// <summary>
@@ -30,4 +33,7 @@ public interface ITaskFolder : IDisposable
     /// says why).
     /// </summary>
     Task<ReadOnlyMemory<byte>?> ReadResultAsync(string containerId, ITaskLogWriter log);
+
+    /// <summary>After the container exited: the folder's limit in bytes when the job filled it, else null.</summary>
+    long? FullAt();
 }
