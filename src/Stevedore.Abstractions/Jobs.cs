@@ -25,6 +25,17 @@ public sealed record JobSpec
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
 
+    // Ids 20 and up: the container's hardening (12–19 left for fields added beside it meanwhile).
+
+    /// <summary>Linux capabilities the container keeps (names without <c>CAP_</c>, from an allow-list); all others are dropped.</summary>
+    [Id(20)] public IReadOnlyList<string> Capabilities { get; init; } = [];
+
+    /// <summary>The user the job runs as (<c>uid</c>, <c>uid:gid</c> or a name the image knows); null: the image's own.</summary>
+    [Id(21)] public string? User { get; init; }
+
+    /// <summary>The container's root filesystem is read-only; /tmp is a small writable tmpfs.</summary>
+    [Id(22)] public bool ReadOnlyRootFilesystem { get; init; }
+
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
         Image == other.Image
@@ -34,7 +45,8 @@ public sealed record JobSpec
         && TimeoutSeconds == other.TimeoutSeconds && MemoryMb == other.MemoryMb && Cpus == other.Cpus
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
-        && Network == other.Network && Priority == other.Priority;
+        && Network == other.Network && Priority == other.Priority
+        && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

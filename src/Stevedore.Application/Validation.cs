@@ -104,6 +104,7 @@ public static partial class Validation
         }
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
+        var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
             return null;
@@ -123,6 +124,9 @@ public static partial class Validation
             RetryBackoff = draft.RetryBackoff ?? JobSpec.DefaultRetryBackoff,
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
+            Capabilities = capabilities,
+            User = draft.User,
+            ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
         };
     }
 

@@ -107,6 +107,14 @@ public class StevedoreServer : IAsyncLifetime
         }
     }
 
+    /// <summary>Follows the task's log until its first line: returns once the container runs and has written it.</summary>
+    public async Task<string?> FirstLogLineAsync(string id)
+    {
+        using var follow = await Http.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await follow.Content.ReadAsStreamAsync());
+        return await reader.ReadLineAsync();
+    }
+
     public async Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) =>
         await Docker.Containers.ListContainersAsync(new ContainersListParameters
         {

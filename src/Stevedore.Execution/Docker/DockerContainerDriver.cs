@@ -220,6 +220,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             OpenStdin = true,
             StdinOnce = true,
             Tty = false,
+            User = spec.User,
             HostConfig = new HostConfig
             {
                 Memory = memory,
@@ -228,6 +229,15 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 PidsLimit = _options.PidsLimit,
                 SecurityOpt = ["no-new-privileges"],
                 NetworkMode = spec.Network,
+                // Every capability dropped but those the job lists (from Validation.AllowedCapabilities).
+                CapDrop = ["ALL"],
+                CapAdd = spec.Capabilities.Count == 0 ? null : [.. spec.Capabilities],
+                ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
+                Tmpfs = spec.ReadOnlyRootFilesystem
+                    ? new Dictionary<string, string> { ["/tmp"] = $"rw,nosuid,nodev,size={_options.TmpSizeMb}m,mode=1777" }
+                    : null,
+                // Stevedore captures the output through the attach; a second copy in the engine's log would only grow.
+                LogConfig = new LogConfig { Type = "none" },
             },
         };
         files.Configure(parameters);

@@ -30,6 +30,12 @@ public sealed class DockerOptions
     /// <summary>True unless task files must be copied: <c>copy</c> is set, or unset with a remote engine.</summary>
     public bool WantsBindTaskFiles => TaskFiles is null ? Endpoint.StartsWith("unix:", StringComparison.Ordinal) : TaskFiles == "bind";
 
+    /// <summary>
+    /// Size in MiB of the writable tmpfs at /tmp of a job with <c>readOnlyRootFilesystem</c>; what is written there counts
+    /// against the job's memory limit.
+    /// </summary>
+    public int TmpSizeMb { get; set; } = 64;
+
     /// <summary>Largest result file kept, in bytes (1 MiB).</summary>
     public int MaxResultBytes { get; set; } = 1024 * 1024;
 }

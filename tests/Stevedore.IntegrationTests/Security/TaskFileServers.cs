@@ -32,7 +32,7 @@ public class TaskFileServer : StevedoreServer
     }
 
     /// <summary>Runs <paramref name="script"/> in the busybox image as a new job's only task.</summary>
-    public async Task<string> RunShAsync(string script, object? job = null)
+    public async Task<string> RunShAsync(string script, object? job = null, object? task = null)
     {
         var name = Names.Unique("hostile");
         var body = new Dictionary<string, object?> { ["image"] = Image, ["command"] = new[] { "sh", "-c", script } };
@@ -42,7 +42,7 @@ public class TaskFileServer : StevedoreServer
         }
 
         await PutJobAsync(name, body);
-        return await EnqueueAsync(name);
+        return await EnqueueAsync(name, task);
     }
 
     /// <summary>Follows the task's log until it ends; fails naming the task and its status when that takes longer than <paramref name="limit"/>.</summary>

@@ -7,31 +7,45 @@ namespace Stevedore.Execution.Docker.TaskFiles;
 /// <summary>Task files copied into and out of the container through the engine API: works with any engine, local or remote.</summary>
 public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) : ITaskFiles
 {
-    public ITaskFolder Prepare(ContainerRunRequest request) => new Folder(client, request.Payload, options.MaxResultBytes);
+    public ITaskFolder Prepare(ContainerRunRequest request) =>
+        new Folder(client, request.Payload, options.MaxResultBytes, request.Spec.ReadOnlyRootFilesystem);
 
     public void RemoveLeftovers(string node)
     {
         // Nothing on the host: the files lived in the container, which is removed with it.
     }
 
-    private sealed class Folder(DockerClient client, ReadOnlyMemory<byte> payload, int maxResultBytes) : ITaskFolder
+    /// <param name="inVolume">
+    /// The root filesystem is read-only: the folder is an anonymous volume of the container (removed with it), writable
+    /// by root only, since the engine keeps a volume's own mode whatever the archive says.
+    /// </param>
+    private sealed class Folder(DockerClient client, ReadOnlyMemory<byte> payload, int maxResultBytes, bool inVolume) : ITaskFolder
     {
         public void Configure(CreateContainerParameters container)
         {
+            if (inVolume)
+            {
+                container.HostConfig.Mounts = [new Mount { Type = "volume", Target = ContainerRunRequest.FolderPath }];
+            }
         }
 
         public async Task BeforeStartAsync(string containerId, CancellationToken cancellationToken)
         {
             using var tar = new MemoryStream();
+            var prefix = inVolume ? "" : "stevedore/";
             await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
             {
-                // World-writable, so a job running as any user can write its result file there.
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "stevedore/")
+                if (!inVolume)
                 {
-                    Mode = (UnixFileMode)0x1FF,
-                    ModificationTime = DateTimeOffset.UtcNow,
-                });
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "stevedore/payload")
+                    // World-writable, so a job running as any user can write its result file there.
+                    writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, prefix)
+                    {
+                        Mode = (UnixFileMode)0x1FF,
+                        ModificationTime = DateTimeOffset.UtcNow,
+                    });
+                }
+
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, prefix + "payload")
                 {
                     Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
                     ModificationTime = DateTimeOffset.UtcNow,
@@ -40,7 +54,8 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
             }
 
             tar.Position = 0;
-            await client.Containers.ExtractArchiveToContainerAsync(containerId, new ContainerPathStatParameters { Path = "/" }, tar, cancellationToken);
+            await client.Containers.ExtractArchiveToContainerAsync(
+                containerId, new ContainerPathStatParameters { Path = inVolume ? ContainerRunRequest.FolderPath : "/" }, tar, cancellationToken);
         }
 
         public async Task<ReadOnlyMemory<byte>?> ReadResultAsync(string containerId, ITaskLogWriter log)
