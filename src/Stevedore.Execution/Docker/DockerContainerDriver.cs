@@ -14,6 +14,8 @@ namespace Stevedore.Execution.Docker;
 /// </summary>
 public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable
 {
+    private const string AttemptLabel = "stevedore.attempt";
+
     private readonly DockerClient _client;
     private readonly DockerOptions _options;
     private readonly ILogger<DockerContainerDriver> _logger;
@@ -74,11 +76,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
 
     public async Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken)
     {
-        var containers = await _client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{label}={value}"] = true } },
-        }, cancellationToken);
+        var containers = await ListLabelledAsync(cancellationToken, $"{label}={value}");
         foreach (var container in containers)
         {
             await RemoveAsync(container.ID);
@@ -104,7 +102,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             // Create first and pull only when the engine lacks the image: one round trip less on the usual path.
             try
             {
-                containerId = await CreateAsync(request, files, linked.Token);
+                containerId = await CreateAsync(request, files);
             }
             catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
@@ -113,9 +111,10 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                     return new ContainerExit { Status = TaskRunStatus.Failed, Error = pullError };
                 }
 
-                containerId = await CreateAsync(request, files, linked.Token);
+                containerId = await CreateAsync(request, files);
             }
 
+            linked.Token.ThrowIfCancellationRequested();
             return await RunCreatedAsync(containerId, request, files, log, StoppedBy(timeout, cancellationToken), linked.Token);
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
@@ -198,7 +197,52 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         return false;
     }
 
-    private async Task<string> CreateAsync(ContainerRunRequest request, ITaskFolder files, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the attempt's container. Not cancellable on purpose: the engine finishes a create whose caller gave up,
+    /// and the container would stay behind with an id nobody learnt. The caller checks for cancellation right after.
+    /// When the engine gives no answer at all, the attempt's containers are looked for by their labels and removed.
+    /// </summary>
+    private async Task<string> CreateAsync(ContainerRunRequest request, ITaskFolder files)
+    {
+        try
+        {
+            return await CreateContainerAsync(request, files);
+        }
+        catch (Exception ex) when (ex is not DockerApiException)
+        {
+            await RemoveAttemptAsync(request);
+            throw;
+        }
+    }
+
+    /// <summary>Containers, in any state, carrying every one of <paramref name="labels"/> (<c>key=value</c>).</summary>
+    private Task<IList<ContainerListResponse>> ListLabelledAsync(CancellationToken cancellationToken, params string[] labels) =>
+        _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels.ToDictionary(l => l, _ => true) },
+        }, cancellationToken);
+
+    private async Task RemoveAttemptAsync(ContainerRunRequest request)
+    {
+        try
+        {
+            var containers = await ListLabelledAsync(
+                CancellationToken.None,
+                $"{ContainerRunRequest.TaskLabel}={request.TaskId}",
+                $"{AttemptLabel}={request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            foreach (var container in containers)
+            {
+                await RemoveAsync(container.ID);
+            }
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException)
+        {
+            LogRemoveFailed(_logger, $"of task {request.TaskId} attempt {request.Attempt}", ex.Message);
+        }
+    }
+
+    private async Task<string> CreateContainerAsync(ContainerRunRequest request, ITaskFolder files)
     {
         var spec = request.Spec;
         var memory = spec.MemoryMb * 1024L * 1024L;
@@ -212,7 +256,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 [ContainerRunRequest.TaskLabel] = request.TaskId,
                 ["stevedore.job"] = request.Job,
                 [ContainerRunRequest.NodeLabel] = request.Node,
-                ["stevedore.attempt"] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             AttachStdin = true,
             AttachStdout = true,
@@ -241,7 +285,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             },
         };
         files.Configure(parameters);
-        return (await _client.Containers.CreateContainerAsync(parameters, cancellationToken)).ID;
+        return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }
 
     private static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace Stevedore.IntegrationTests;
+
+/// <summary>No container is left behind whatever moment a task is cancelled at.</summary>
+[Collection(ServerCollection.Name)]
+public class ContainerCleanupTests(StevedoreServer server)
+{
+    /// <summary>
+    /// Cancels 30 tasks the moment they turn running, while their container is being created: the engine finishes a
+    /// create the client gave up on, so a worker that stops waiting for it never learns the id to remove.
+    /// </summary>
+    [Fact]
+    public async Task CancelWhileTheContainerIsBeingCreated_LeavesNoContainer()
+    {
+        var job = Names.Unique("cancel-create");
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sleep", "60" } });
+        var ids = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var id = await server.EnqueueAsync(job);
+            ids.Add(id);
+            await WaitUntilRunningAsync(id);
+            Assert.Equal(HttpStatusCode.OK, (await server.Http.PostAsync($"/v1/tasks/{id}/cancel", null)).StatusCode);
+            var task = await server.WaitForEndAsync(id, seconds: 30);
+            Assert.Equal("cancelled", task.GetProperty("status").GetString());
+        }
+
+        // Every create the engine was asked for has finished by now (each task ended after it); none may remain.
+        foreach (var id in ids)
+        {
+            Assert.Empty(await server.ContainersOfAsync(id));
+        }
+    }
+
+    private async Task WaitUntilRunningAsync(string id)
+    {
+        var deadline = Stopwatch.StartNew();
+        while ((await server.GetTaskAsync(id)).GetProperty("status").GetString() != "running")
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"task {id} did not start within 30 s");
+        }
+    }
+}
