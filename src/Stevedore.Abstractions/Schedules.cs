@@ -64,7 +64,8 @@ public sealed record ScheduleSpec
     [Id(6)] public int? MaxRuns { get; init; }
     /// <summary>Null: the job's priority.</summary>
     [Id(7)] public int? Priority { get; init; }
-    [Id(8)] public IReadOnlyDictionary<string, string> Labels { get; init; } = TaskRecord.NoLabels;
+    // A fresh instance, never a shared one: grain storage serializers may fill a default collection in place.
+    [Id(8)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     [Id(9)] public ScheduleOverlap Overlap { get; init; }
     /// <summary>Size of the payload kept in the schedule store.</summary>
     [Id(10)] public int PayloadBytes { get; init; }

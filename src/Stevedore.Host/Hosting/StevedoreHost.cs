@@ -6,6 +6,7 @@ using Orleans.Dashboard;
 using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
+using Stevedore.Grains.Schedules;
 using Stevedore.Host.Apis;
 
 namespace Stevedore.Host.Hosting;
@@ -52,6 +53,8 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<IJobStore, PostgresJobStore>();
             builder.Services.AddSingleton<ITaskStore, PostgresTaskStore>();
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
+            builder.Services.AddSingleton<IScheduleStore, PostgresScheduleStore>();
+            builder.Services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         }
 
         builder.UseOrleans(silo =>
@@ -104,6 +107,9 @@ public static partial class StevedoreHost
                 });
             }
 
+            // Schedule reminders may tick more often than Orleans' default minimum (tests, tight failover).
+            var schedules = config.GetSection(ScheduleOptions.Section).Get<ScheduleOptions>() ?? new ScheduleOptions();
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, schedules.ReminderPeriod.Ticks)));
             silo.AddDashboard();
         });
         builder.Services.AddStevedore(config);
@@ -127,6 +133,9 @@ public static partial class StevedoreHost
         app.MapOpsApi();
         app.MapJobsApi();
         app.MapTasksApi();
+        app.MapSchedulesApi();
+        app.MapWebhooksApi();
+        app.MapEventsApi();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
