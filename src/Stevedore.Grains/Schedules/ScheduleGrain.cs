@@ -244,20 +244,17 @@ public sealed partial class ScheduleGrain(
 
     private void ArmIn(TimeSpan? delay)
     {
-        if (delay is null)
-        {
-            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return;
-        }
-
-        // KeepAlive: an armed schedule is not collected as idle before its occurrence.
-        _timer ??= this.RegisterGrainTimer(static (grain, _) => grain.TickSafelyAsync(), this, new GrainTimerCreationOptions
-        {
-            DueTime = Timeout.InfiniteTimeSpan,
-            Period = Timeout.InfiniteTimeSpan,
-            KeepAlive = true,
-        });
-        _timer.Change(delay.Value, Timeout.InfiniteTimeSpan);
+        // A new timer each time, armed now: changing a timer from its own tick only takes effect once the tick's turn
+        // has wound down, after the next call may already have run.
+        _timer?.Dispose();
+        _timer = delay is { } due
+            ? this.RegisterGrainTimer(static (grain, _) => grain.TickSafelyAsync(), this, new GrainTimerCreationOptions
+            {
+                DueTime = due,
+                Period = Timeout.InfiniteTimeSpan,
+                KeepAlive = true, // an armed schedule is not collected as idle before its occurrence
+            })
+            : null;
     }
 
     private ScheduleInfo Describe() => new()
