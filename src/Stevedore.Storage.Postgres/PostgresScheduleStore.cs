@@ -34,7 +34,7 @@ public sealed class PostgresScheduleStore(NpgsqlDataSource db) : IScheduleStore
     {
         await using var command = db.CreateCommand("SELECT payload FROM stevedore_schedules WHERE id = $1");
         command.Parameters.AddWithValue(id);
-        return await command.ExecuteScalarAsync(cancellationToken) is byte[] payload ? payload : null;
+        return await command.ExecuteScalarAsync(cancellationToken) is byte[] payload ? payload : (ReadOnlyMemory<byte>?)null;
     }
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)

@@ -32,7 +32,7 @@ public sealed class MemoryScheduleStore : IScheduleStore
     {
         lock (_lock)
         {
-            return Task.FromResult<ReadOnlyMemory<byte>?>(_schedules.TryGetValue(id, out var s) ? s.Payload : null);
+            return Task.FromResult<ReadOnlyMemory<byte>?>(_schedules.TryGetValue(id, out var s) ? s.Payload : (ReadOnlyMemory<byte>?)null);
         }
     }
 

@@ -193,7 +193,7 @@ public abstract class StoreConformanceTests
 
         await Jobs.UpsertAsync(Job(a, topic));
         await Jobs.UpsertAsync(Job(b, topic, other));
-        Assert.Equal([a, b], (await Jobs.ListSubscribersAsync(topic)).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), (await Jobs.ListSubscribersAsync(topic)).Order(StringComparer.Ordinal));
         Assert.Equal([b], await Jobs.ListSubscribersAsync(other));
         Assert.Equal([topic], (await Jobs.GetAsync(a))!.Spec.Subscriptions);
 
