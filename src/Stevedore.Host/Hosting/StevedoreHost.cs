@@ -7,6 +7,7 @@ using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
+using Stevedore.Host.Grpc;
 
 namespace Stevedore.Host.Hosting;
 
@@ -22,6 +23,7 @@ public static partial class StevedoreHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         var config = builder.Configuration;
+        GrpcEndpoints.AddDefaults(config, config);
         using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
         var bootLog = bootLoggers.CreateLogger("Stevedore");
 
@@ -107,6 +109,7 @@ public static partial class StevedoreHost
             silo.AddDashboard();
         });
         builder.Services.AddStevedore(config);
+        builder.Services.AddStevedoreGrpc();
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -127,6 +130,7 @@ public static partial class StevedoreHost
         app.MapOpsApi();
         app.MapJobsApi();
         app.MapTasksApi();
+        app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
