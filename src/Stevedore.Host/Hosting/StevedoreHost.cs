@@ -110,6 +110,11 @@ public static partial class StevedoreHost
         });
         builder.Services.AddStevedore(config);
         builder.Services.AddStevedoreGrpc();
+        builder.Services.AddOpenApi(o =>
+        {
+            // The HTTP API and health; not the dashboard nor the gRPC methods (those are described by their .proto files).
+            o.ShouldInclude = d => d.RelativePath is { } path && (path.StartsWith("v1/", StringComparison.Ordinal) || path == "v1" || path == "healthz");
+        });
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -127,9 +132,13 @@ public static partial class StevedoreHost
         });
         app.UseMiddleware<AdminTokenMiddleware>();
 
-        app.MapOpsApi();
-        app.MapJobsApi();
-        app.MapTasksApi();
+        // One group for the HTTP API, so each endpoint gets its OpenAPI description (Apis/ApiDescriptions.cs).
+        var api = app.MapGroup("");
+        ((IEndpointConventionBuilder)api).Add(ApiDescriptions.Describe);
+        api.MapOpsApi();
+        api.MapJobsApi();
+        api.MapTasksApi();
+        app.MapOpenApi();
         app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
 
