@@ -21,7 +21,7 @@ public static class ApiDescriptions
         [("PUT", "/v1/jobs/{name}")] = (typeof(JobRequest), [(201, typeof(JobResponse), Json), (200, typeof(JobResponse), Json), Invalid, TooLarge, Unsupported]),
         [("GET", "/v1/jobs")] = (null, [(200, typeof(JobListResponse), Json)]),
         [("GET", "/v1/jobs/{name}")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
-        [("DELETE", "/v1/jobs/{name}")] = (null, [(204, null, ""), NotFound]),
+        [("DELETE", "/v1/jobs/{name}")] = (null, [(204, typeof(void), ""), NotFound]),
         [("POST", "/v1/jobs/{name}/pause")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
         [("POST", "/v1/jobs/{name}/resume")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
         [("GET", "/v1/jobs/{name}/stats")] = (null, [(200, typeof(StatsResponse), Json), NotFound]),
@@ -59,11 +59,8 @@ public static class ApiDescriptions
                 continue;
             }
 
-            if (entry.Body is { } body)
-            {
-                endpoint.Metadata.Add(new AcceptsMetadata([Json], body, isOptional: method == "POST"));
-            }
-
+            // The request body types stay out of the metadata: IAcceptsMetadata also takes part in routing and would
+            // refuse bodies sent without a JSON content type with 415 (the API accepts them).
             foreach (var (status, type, contentType) in entry.Responses)
             {
                 endpoint.Metadata.Add(new ProducesResponseTypeMetadata(status, type, contentType.Length == 0 ? [] : [contentType]));
