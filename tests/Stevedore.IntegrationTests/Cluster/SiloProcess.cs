@@ -59,6 +59,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--Orleans:SiloPort={siloPort}",
             $"--Orleans:GatewayPort={gatewayPort}",
             $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{Names.FreePort()}",
             "--Stevedore:Worker:Slots=2",
             "--Stevedore:Queue:LeaseDuration=00:00:03",
             "--Logging:LogLevel:Default=Warning",
