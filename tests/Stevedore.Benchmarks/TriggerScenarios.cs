@@ -21,14 +21,14 @@ public static class TriggerScenarios
         var content = app.Services.GetRequiredService<ITaskContentStore>();
         // The container prints the host kernel's uptime (containers share the kernel): a clock it can read with 10 ms
         // resolution, which this process turns into wall-clock time.
-        (await http.PutAsJsonAsync("/v1/jobs/fire", new { image = BenchEnvironment.Image, command = new[] { "cat", "/proc/uptime" } })).EnsureSuccessStatusCode();
+        await SucceedAsync(await http.PutAsJsonAsync("/v1/jobs/fire", new { image = BenchEnvironment.Image, command = new[] { "cat", "/proc/uptime" } }));
         var boot = DateTimeOffset.UtcNow - Uptime(File.ReadAllText("/proc/uptime"));
 
         var ids = new List<string>();
         for (var i = 0; i < Schedules; i++)
         {
             var created = await http.PostAsJsonAsync("/v1/jobs/fire/schedules", new { everySeconds = 1, maxRuns = seconds, overlap = "allow" });
-            ids.Add((await created.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+            ids.Add((await (await SucceedAsync(created)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
         }
 
         var records = new List<TaskRecord>();
@@ -73,6 +73,11 @@ public static class TriggerScenarios
         Report.Note($"fire: {Schedules} every-second schedules for {seconds} s on the embedded host; occurrence → task record created, and → the container's first instruction (host uptime, 10 ms resolution)");
         await app.StopAsync();
     }
+
+    private static async Task<HttpResponseMessage> SucceedAsync(HttpResponseMessage response) =>
+        response.IsSuccessStatusCode
+            ? response
+            : throw new InvalidOperationException($"{response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
 
     private static TimeSpan Uptime(string procUptime) =>
         TimeSpan.FromSeconds(double.Parse(procUptime.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture));
