@@ -16,7 +16,7 @@ public static class TriggerScenarios
         var seconds = quick ? 8 : 60; // two every-second schedules: 16 or 120 occurrences
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
         await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = "4" });
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
         var tasks = app.Services.GetRequiredService<ITaskStore>();
         var content = app.Services.GetRequiredService<ITaskContentStore>();
         // The container prints the host kernel's uptime (containers share the kernel): a clock it can read with 10 ms

@@ -25,7 +25,7 @@ public class ScheduleHttpTests(StevedoreServer server)
     public async Task EveryTwoSeconds_WithMaxRuns3_MakesExactlyThreeTasks_ThatRun()
     {
         var job = await JobAsync("every2");
-        var created = await Http.PostAsync($"/v1/jobs/{job}/schedules", Json("""{"everySeconds":2,"maxRuns":3,"payload":"scheduled","labels":{"team":"ops"}}"""));
+        var created = await Http.PostAsync($"/v1/jobs/{job}/schedules", Json("""{"everySeconds":2,"maxRuns":3,"overlap":"allow","payload":"scheduled","labels":{"team":"ops"}}"""));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var schedule = await created.Content.ReadFromJsonAsync<JsonElement>();
         var id = schedule.GetProperty("id").GetString()!;
