@@ -265,7 +265,8 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return null;
         }
 
-        return TooLarge(file.Length, log) ? null : File.ReadAllBytes(file.FullName);
+        // Typed: a null byte[] would become an empty result, not "no result".
+        return TooLarge(file.Length, log) ? null : (ReadOnlyMemory<byte>?)File.ReadAllBytes(file.FullName);
     }
 
     /// <summary>A result file over the limit is not kept; the task's log says so.</summary>
@@ -416,7 +417,17 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
 
         await using var tarStream = archive.Stream;
-        using var reader = new TarReader(tarStream);
+        if (archive.Stat is { } stat && TooLarge(stat.Size, log))
+        {
+            return null;
+        }
+
+        // Parse the archive from memory: reading an entry straight off the engine's response stream fails past its
+        // first block ("read past the end of the stream"). The file is within the cap, so the archive is small.
+        using var whole = new MemoryStream();
+        await tarStream.CopyToAsync(whole);
+        whole.Position = 0;
+        using var reader = new TarReader(whole);
         var entry = await reader.GetNextEntryAsync(copyData: false);
         if (entry?.DataStream is null || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
         {
