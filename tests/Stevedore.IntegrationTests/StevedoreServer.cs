@@ -4,9 +4,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Stevedore.Client;
 using Stevedore.Host.Hosting;
 
 namespace Stevedore.IntegrationTests;
@@ -31,6 +33,9 @@ public class StevedoreServer : IAsyncLifetime
     public string Node { get; } = Names.Unique("it-node");
 
     public HttpClient Http => _http ?? throw new InvalidOperationException("The server did not start.");
+
+    /// <summary>The host's gRPC endpoint (HTTP/2 cleartext).</summary>
+    public Uri GrpcAddress { get; private set; } = null!;
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server did not start.")).Services;
 
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
@@ -59,7 +64,8 @@ public class StevedoreServer : IAsyncLifetime
                 }
             }
 
-            _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(90) };
+            var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
+            _http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
         }
         catch (Exception startFailure)
         {
@@ -79,9 +85,11 @@ public class StevedoreServer : IAsyncLifetime
 
     private async Task<WebApplication> StartHostAsync()
     {
+        GrpcAddress = new Uri($"http://127.0.0.1:{Names.FreePort()}");
         var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Grpc:Url"] = GrpcAddress.ToString(),
             ["Orleans:ClusterId"] = Names.Unique("it"),
             ["Orleans:SiloPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -141,6 +149,12 @@ public class StevedoreServer : IAsyncLifetime
             failures.Add(ex);
         }
     }
+
+    /// <summary>A gRPC channel to the host; the caller disposes it.</summary>
+    public GrpcChannel NewChannel() => GrpcChannel.ForAddress(GrpcAddress);
+
+    /// <summary>The .NET client library on the host's gRPC endpoint; the caller disposes it.</summary>
+    public StevedoreClient NewClient(string? token = null) => new(new StevedoreClientOptions { Address = GrpcAddress, Token = token });
 
     public async Task<JsonElement> PutJobAsync(string name, object body)
     {

@@ -7,6 +7,7 @@ using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
+using Stevedore.Host.Grpc;
 
 namespace Stevedore.Host.Hosting;
 
@@ -22,6 +23,7 @@ public static partial class StevedoreHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         var config = builder.Configuration;
+        GrpcEndpoints.AddDefaults(config, config);
         using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
         var bootLog = bootLoggers.CreateLogger("Stevedore");
 
@@ -107,6 +109,12 @@ public static partial class StevedoreHost
             silo.AddDashboard();
         });
         builder.Services.AddStevedore(config);
+        builder.Services.AddStevedoreGrpc();
+        builder.Services.AddOpenApi(o =>
+        {
+            // The HTTP API and health; not the dashboard nor the gRPC methods (those are described by their .proto files).
+            o.ShouldInclude = d => d.RelativePath is { } path && (path.StartsWith("v1/", StringComparison.Ordinal) || path == "v1" || path == "healthz");
+        });
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -124,9 +132,14 @@ public static partial class StevedoreHost
         });
         app.UseMiddleware<AdminTokenMiddleware>();
 
-        app.MapOpsApi();
-        app.MapJobsApi();
-        app.MapTasksApi();
+        // One group for the HTTP API, so each endpoint gets its OpenAPI description (Apis/ApiDescriptions.cs).
+        var api = app.MapGroup("");
+        ((IEndpointConventionBuilder)api).Add(ApiDescriptions.Describe);
+        api.MapOpsApi();
+        api.MapJobsApi();
+        api.MapTasksApi();
+        app.MapOpenApi();
+        app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");

@@ -25,6 +25,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     private Process _process = null!;
     private HttpClient? _http;
     private volatile string? _listeningAt;
+    private int _grpcPort;
     private int _starts;
 
     private SiloProcess(string connectionString, string clusterId, string[] extra)
@@ -92,6 +93,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         _http?.Dispose();
         _http = null;
         SiloPort = Names.FreePort();
+        _grpcPort = Names.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -107,10 +109,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
             $"--Orleans:SiloPort={SiloPort.ToString(CultureInfo.InvariantCulture)}",
             $"--Orleans:GatewayPort={Names.FreePort().ToString(CultureInfo.InvariantCulture)}",
             "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{_grpcPort.ToString(CultureInfo.InvariantCulture)}",
             "--Stevedore:Worker:Slots=2",
             "--Stevedore:Queue:LeaseDuration=00:00:03",
             "--Logging:LogLevel:Default=Warning",
-            // The line "Now listening on: …" says which port Kestrel got.
+            // The lines "Now listening on: …" say which port Kestrel got for HTTP (the other one is gRPC's).
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
         }.Concat(_extra))
         {
@@ -259,7 +262,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
             return;
         }
 
-        if (ListeningLine().Match(line) is { Success: true } listening)
+        if (ListeningLine().Match(line) is { Success: true } listening && new Uri(listening.Groups[1].Value).Port != _grpcPort)
         {
             _listeningAt = listening.Groups[1].Value;
         }
