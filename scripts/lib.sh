@@ -129,4 +129,16 @@ pg_root() {
     printf '%s' /tmp/stevedore-pg
   fi
 }
+# Removes the containers of one test run's worker nodes (named it-RUN-…) that its tests left behind, e.g. when a test
+# host crashed; containers of other runs and of anything else are not touched.
+sweep_test_containers() {
+  local run="$1" ids
+  ids=$(docker ps -aq --filter label=stevedore.node | xargs -r docker inspect -f '{{.Id}} {{index .Config.Labels "stevedore.node"}}' 2>/dev/null \
+    | awk -v prefix="it-$run-" 'index($2, prefix) == 1 { print $1 }')
+  if [ -n "$ids" ]; then
+    log "removing $(wc -w <<<"$ids") containers the test run left behind"
+    docker rm -f $ids >/dev/null || true
+  fi
+}
+
 export STEVEDORE_TEST_POSTGRES="Host=127.0.0.1;Port=$STEVEDORE_PG_PORT;Username=postgres"

@@ -17,6 +17,15 @@ public static class Names
     /// <summary>A job (or cluster, database) name no other test uses: the prefix and 8 random hex digits.</summary>
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
+    /// <summary>This test run (scripts/test sets <c>STEVEDORE_TEST_RUN</c>; otherwise one per process).</summary>
+    public static string Run { get; } = Environment.GetEnvironmentVariable("STEVEDORE_TEST_RUN") ?? Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>
+    /// A worker node name for a test host: <c>it-&lt;run&gt;-&lt;8 hex&gt;</c>. Its containers carry it, so its fixture removes
+    /// them on dispose, and scripts/test removes whatever this run's nodes still left (a test host that crashed).
+    /// </summary>
+    public static string Node() => Unique($"it-{Run}");
+
     /// <summary>
     /// A loopback port for a listener that cannot bind port 0 and say which it got (an Orleans silo or gateway):
     /// free when checked, and never handed out twice by this process. Another program may still take it first;

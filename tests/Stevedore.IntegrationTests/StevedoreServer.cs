@@ -30,7 +30,7 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
     /// <summary>The worker node's name; every container it starts carries it as label <c>stevedore.node</c>.</summary>
-    public string Node { get; } = Names.Unique("it-node");
+    public string Node { get; } = Names.Node();
 
     public HttpClient Http => _http ?? throw new InvalidOperationException("The server did not start.");
 

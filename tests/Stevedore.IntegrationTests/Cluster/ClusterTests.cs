@@ -203,7 +203,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ANodeStartingAgain_RemovesTheContainersItLeftWhenItDied()
     {
-        var node = Names.Unique("node");
+        var node = Names.Node();
         // A lease far longer than the test: only the restarted node's sweep can remove the container.
         string[] settings = [$"--Stevedore:Worker:Node={node}", "--Stevedore:Queue:LeaseDuration=00:05:00"];
         var a = await StartSiloAsync(settings);

@@ -32,15 +32,14 @@ public sealed partial class SiloProcess : IAsyncDisposable
     {
         _connectionString = connectionString;
         _clusterId = clusterId;
-        _extra = extra;
+        Node = extra.LastOrDefault(a => a.StartsWith(NodeSetting, StringComparison.Ordinal))?[NodeSetting.Length..] ?? Names.Node();
+        _extra = [$"{NodeSetting}{Node}", .. extra];
     }
 
     public int SiloPort { get; private set; }
 
-    /// <summary>The worker node's name: the one given with <c>--Stevedore:Worker:Node=</c>, else the host's default.</summary>
-    public string Node =>
-        _extra.LastOrDefault(a => a.StartsWith(NodeSetting, StringComparison.Ordinal))?[NodeSetting.Length..]
-        ?? $"{Environment.MachineName}:{SiloPort.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The worker node's name: the one given with <c>--Stevedore:Worker:Node=</c>, else one of this test run's.</summary>
+    public string Node { get; }
 
     /// <summary>The host's HTTP API; there once the host has said where it listens (see <see cref="WaitHealthyAsync"/>).</summary>
     public HttpClient Http => _http ??= _listeningAt is { } url
