@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using Npgsql;
-using Orleans.Configuration;
 using Orleans.Dashboard;
 using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
@@ -56,58 +55,7 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
         }
 
-        builder.UseOrleans(silo =>
-        {
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = clusterId;
-                o.ServiceId = "stevedore";
-            });
-            if (dataSource is null)
-            {
-                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "stevedore", clusterId: clusterId);
-                silo.AddMemoryGrainStorageAsDefault();
-                silo.UseInMemoryReminderService();
-            }
-            else
-            {
-                var connectionString = dataSource.ConnectionString;
-                var advertised = IPAddress.TryParse(config["Orleans:AdvertisedIP"] ?? "127.0.0.1", out var ip)
-                    ? ip
-                    : throw new StartupException($"Orleans:AdvertisedIP '{config["Orleans:AdvertisedIP"]}' is not an IP address.");
-                silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
-                silo.UseAdoNetClustering(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.AddAdoNetGrainStorageAsDefault(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.UseAdoNetReminderService(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.Configure<ClusterMembershipOptions>(o =>
-                {
-                    // Notice a dead silo within seconds, not the default half minute.
-                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
-                    o.NumMissedProbesLimit = 2;
-                    o.NumVotesForDeathDeclaration = 1;
-                    o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-                    // A silo that joins ignores table rows whose "I am alive" is stale: with a short period, a silo
-                    // restarting after a crash does not wait long for the dead row it left behind.
-                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
-                    o.NumMissedTableIAmAliveLimit = 2;
-                    config.GetSection("Orleans:Membership").Bind(o);
-                });
-            }
-
-            silo.AddDashboard();
-        });
+        builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort);
         builder.Services.AddStevedore(config);
         builder.Services.AddStevedoreGrpc();
         builder.Services.AddOpenApi(o =>
@@ -121,6 +69,16 @@ public static partial class StevedoreHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
 
         var app = builder.Build();
+        try
+        {
+            SiloSetup.RequireTlsBeyondLoopback(app.Services);
+        }
+        catch (StartupException)
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
         {

@@ -37,6 +37,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     }
 
     public int SiloPort { get; private set; }
+    public int GatewayPort { get; private set; }
 
     /// <summary>The worker node's name: the one given with <c>--Stevedore:Worker:Node=</c>, else one of this test run's.</summary>
     public string Node { get; }
@@ -92,6 +93,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         _http?.Dispose();
         _http = null;
         SiloPort = Names.FreePort();
+        GatewayPort = Names.FreePort();
         _grpcPort = Names.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
@@ -106,7 +108,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
             $"--ConnectionStrings:Postgres={_connectionString}",
             $"--Orleans:ClusterId={_clusterId}",
             $"--Orleans:SiloPort={SiloPort.ToString(CultureInfo.InvariantCulture)}",
-            $"--Orleans:GatewayPort={Names.FreePort().ToString(CultureInfo.InvariantCulture)}",
+            $"--Orleans:GatewayPort={GatewayPort.ToString(CultureInfo.InvariantCulture)}",
             "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
             $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{_grpcPort.ToString(CultureInfo.InvariantCulture)}",
             "--Stevedore:Worker:Slots=2",
