@@ -164,17 +164,20 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = exitCode, Error = $"exited with code {exitCode}", Result = result };
     }
 
-    /// <summary>The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit.</summary>
+    /// <summary>
+    /// The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit — on a
+    /// busy machine by more than 200 ms. Asked for 3 s at most; only a SIGKILL nobody here sent pays that wait.
+    /// </summary>
     private async Task<bool> WasOomKilledAsync(string id)
     {
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 60; i++)
         {
             if ((await _client.Containers.InspectContainerAsync(id, CancellationToken.None)).State.OOMKilled)
             {
                 return true;
             }
 
-            await Task.Delay(20);
+            await Task.Delay(50);
         }
 
         return false;
