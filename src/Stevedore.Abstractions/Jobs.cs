@@ -24,17 +24,20 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
+    /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
+    [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
-    // Ids 20 and up: the container's hardening (12–19 left for fields added beside it meanwhile).
+
+    // Ids 30 and up: the container's hardening (ids in between are left to fields added beside it meanwhile).
 
     /// <summary>Linux capabilities the container keeps (names without <c>CAP_</c>, from an allow-list); all others are dropped.</summary>
-    [Id(20)] public IReadOnlyList<string> Capabilities { get; init; } = [];
+    [Id(30)] public IReadOnlyList<string> Capabilities { get; init; } = [];
 
     /// <summary>The user the job runs as (<c>uid</c>, <c>uid:gid</c> or a name the image knows); null: the image's own.</summary>
-    [Id(21)] public string? User { get; init; }
+    [Id(31)] public string? User { get; init; }
 
     /// <summary>The container's root filesystem is read-only; /tmp is a small writable tmpfs.</summary>
-    [Id(22)] public bool ReadOnlyRootFilesystem { get; init; }
+    [Id(32)] public bool ReadOnlyRootFilesystem { get; init; }
 
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
@@ -46,6 +49,7 @@ public sealed record JobSpec
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
+        && Subscriptions.SequenceEqual(other.Subscriptions)
         && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
 }
 

@@ -12,6 +12,9 @@ public static partial class Validation
     public const int MaxBatch = 1000;
     public const int MaxListLimit = 1000;
     public const int DefaultListLimit = 50;
+    public const int MaxWaitSeconds = 300;
+    public const int MaxTaskEnvironment = 24;
+    public const int MaxTaskEnvironmentValue = 1024;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex JobNamePattern();
@@ -104,6 +107,7 @@ public static partial class Validation
         }
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
+        Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
@@ -124,6 +128,7 @@ public static partial class Validation
             RetryBackoff = draft.RetryBackoff ?? JobSpec.DefaultRetryBackoff,
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
+            Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
             Capabilities = capabilities,
             User = draft.User,
             ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
@@ -160,6 +165,12 @@ public static partial class Validation
                     errors.Add($"labels.{name}", "value must be at most 256 characters without control characters");
                 }
             }
+        }
+
+        if (draft.Environment is { } environment && (environment.Count > MaxTaskEnvironment
+            || environment.Any(kv => !EnvNamePattern().IsMatch(kv.Key) || kv.Value.Length > MaxTaskEnvironmentValue || kv.Value.Any(char.IsControl))))
+        {
+            errors.Add("environment", $"must hold at most {MaxTaskEnvironment} variables with valid names and values of at most {MaxTaskEnvironmentValue} characters without control characters");
         }
     }
 
@@ -212,6 +223,10 @@ public static partial class Validation
         return errors.Any ? null : new TaskQuery { Job = draft.Job, Status = status, Label = label, Limit = limit, Cursor = draft.Cursor };
     }
 
+    /// <summary>How long a synchronous invoke may wait for its task to finish (field <c>wait</c>, 0 = do not wait).</summary>
+    public static void Wait(long? seconds, FieldErrors errors) =>
+        Range(errors, "wait", seconds, 0, MaxWaitSeconds, " seconds (0 answers at once)");
+
     private static void Range(FieldErrors errors, string field, long? value, long min, long max, string hint = "")
     {
         if (value is { } v && (v < min || v > max))
@@ -220,5 +235,5 @@ public static partial class Validation
         }
     }
 
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
+    internal static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 }

@@ -1,5 +1,7 @@
-using System.Diagnostics;
 using System.Net;
+using Stevedore.Client;
+using Stevedore.Testing;
+using Stevedore.Api.V1;
 
 namespace Stevedore.IntegrationTests;
 
@@ -34,12 +36,23 @@ public class ContainerCleanupTests(StevedoreServer server)
         }
     }
 
+    /// <summary>Watches the task's state changes (the gRPC stream) and returns as soon as it is running.</summary>
     private async Task WaitUntilRunningAsync(string id)
     {
-        var deadline = Stopwatch.StartNew();
-        while ((await server.GetTaskAsync(id)).GetProperty("status").GetString() != "running")
+        using var client = server.NewClient();
+        await Wait.ForAsync(RunningAsync(client, id), $"task {id} to start");
+    }
+
+    private static async Task RunningAsync(StevedoreClient client, string id)
+    {
+        await foreach (var task in client.WatchAsync(id))
         {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"task {id} did not start within 30 s");
+            if (task.Status == TaskState.Running)
+            {
+                return;
+            }
         }
+
+        Assert.Fail($"task {id} ended without running");
     }
 }

@@ -181,20 +181,49 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         return ContainerExits.Classify(ending) with { Result = result };
     }
 
-    /// <summary>The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit.</summary>
+    /// <summary>
+    /// Whether the kernel's OOM killer ended the container. The engine sets State.OOMKilled only when it handled the
+    /// OOM event before the exit; when the event comes after (common on a busy machine) the flag stays false for good,
+    /// but the engine's event log still has the "oom" event: read it, for 3 s at most. Only a SIGKILL nobody here
+    /// sent pays that wait.
+    /// </summary>
     private async Task<bool> WasOomKilledAsync(string id)
     {
-        for (var i = 0; i < 10; i++)
+        var container = await _client.Containers.InspectContainerAsync(id, CancellationToken.None);
+        if (container.State.OOMKilled)
         {
-            if ((await _client.Containers.InspectContainerAsync(id, CancellationToken.None)).State.OOMKilled)
-            {
-                return true;
-            }
-
-            await Task.Delay(20);
+            return true;
         }
 
-        return false;
+        using var found = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var oom = false;
+        try
+        {
+            await _client.System.MonitorEventsAsync(new ContainerEventsParameters
+            {
+                Since = (new DateTimeOffset(container.Created).ToUnixTimeSeconds() - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["container"] = new Dictionary<string, bool> { [id] = true },
+                    ["event"] = new Dictionary<string, bool> { ["oom"] = true },
+                },
+            }, new OomSeen(() =>
+            {
+                oom = true;
+                found.Cancel();
+            }), found.Token);
+        }
+        catch (Exception ex) when (found.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            // Stopped: the event came, or 3 s passed.
+        }
+
+        return oom;
+    }
+
+    private sealed class OomSeen(Action seen) : IProgress<Message>
+    {
+        public void Report(Message value) => seen();
     }
 
     /// <summary>

@@ -35,6 +35,7 @@ public sealed record JobResponse(
     double RetryBackoff,
     string Network,
     int Priority,
+    IReadOnlyList<string> Subscriptions,
     bool Paused,
     long Version,
     DateTimeOffset CreatedAt,
@@ -47,7 +48,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
+        job.Spec.Priority, job.Spec.Subscriptions, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
     {
         Capabilities = job.Spec.Capabilities,
         User = job.Spec.User,
@@ -78,6 +79,10 @@ public sealed record TaskResponse(
     bool CancelRequested,
     IReadOnlyList<AttemptResponse> Attempts)
 {
+    /// <summary>A synchronous invoke's result, inline when it is UTF-8 text of at most 64 KiB; left out otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Result { get; init; }
+
     public static TaskResponse From(TaskRecord t) => new(
         t.Id, t.Job, t.JobVersion, t.Status, t.Priority, t.Attempt, t.MaxAttempts, t.ExitCode, t.Error, t.CreatedAt,
         t.StartedAt, t.FinishedAt, t.RunAfter, t.Labels, t.Node, t.RetryOf, t.TimeoutSeconds, t.CancelRequested,

@@ -136,7 +136,7 @@ public class CopyModeHardeningTests(CopyTaskFileServer server) : IClassFixture<C
         var id = await server.RunShAsync(
             "touch /etc/x 2>/dev/null && echo root-writable; echo \"file=$(cat $STEVEDORE_PAYLOAD_FILE)\"; cat > $STEVEDORE_RESULT_FILE",
             new { readOnlyRootFilesystem = true }, new { payload = "p" });
-        var task = await server.WaitForEndWithinAsync(id, TimeSpan.FromSeconds(30));
+        var task = await server.WaitForEndAsync(id, seconds: 30);
 
         TaskFileServer.AssertStatus("succeeded", task);
         Assert.Equal("file=p\n", await server.LogAsync(id));

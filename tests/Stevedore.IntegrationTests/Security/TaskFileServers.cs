@@ -45,31 +45,6 @@ public class TaskFileServer : StevedoreServer
         return await EnqueueAsync(name, task);
     }
 
-    /// <summary>Follows the task's log until it ends; fails naming the task and its status when that takes longer than <paramref name="limit"/>.</summary>
-    public async Task<JsonElement> WaitForEndWithinAsync(string id, TimeSpan limit)
-    {
-        using var deadline = new CancellationTokenSource(limit);
-        while (true)
-        {
-            try
-            {
-                using var follow = await Http.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead, deadline.Token);
-                await follow.Content.ReadAsStringAsync(deadline.Token);
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-            }
-
-            var task = await GetTaskAsync(id);
-            if (task.GetProperty("status").GetString() is "succeeded" or "failed" or "timed_out" or "cancelled")
-            {
-                return task;
-            }
-
-            Assert.False(deadline.IsCancellationRequested, $"task {id} still {task.GetProperty("status")} after {limit.TotalSeconds} s");
-        }
-    }
-
     public static void AssertStatus(string expected, JsonElement task, string context = "") =>
         Assert.True(task.GetProperty("status").GetString() == expected, $"expected {expected} {context}: {task}");
 
@@ -81,7 +56,7 @@ public class TaskFileServer : StevedoreServer
     public async Task AssertSlotFreeAsync()
     {
         var id = await RunShAsync("echo free");
-        var task = await WaitForEndWithinAsync(id, TimeSpan.FromSeconds(30));
+        var task = await WaitForEndAsync(id, seconds: 30);
         AssertStatus("succeeded", task);
     }
 

@@ -75,10 +75,20 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
                 return null;
             }
 
-            // The engine answers with a tar of what is at the path, not following a link: take one regular file
-            // named "result", whose header says it fits, and read no more than that.
+            // The engine answers with a tar of what is at the path, not following a link, and states its size: take
+            // one regular file named "result" that fits, and read no more of the archive than such a file needs.
             await using var tarStream = archive.Stream;
-            using var reader = new TarReader(tarStream);
+            if (archive.Stat is { } stat && ResultFile.TooLarge(stat.Size, maxResultBytes, log))
+            {
+                return null;
+            }
+
+            // Parsed from memory: reading an entry straight off the engine's response stream fails past its first
+            // block ("read past the end of the stream").
+            using var whole = new MemoryStream();
+            await CopyAtMostAsync(tarStream, whole, maxResultBytes + ArchiveOverhead);
+            whole.Position = 0;
+            using var reader = new TarReader(whole);
             var entry = await reader.GetNextEntryAsync(copyData: false);
             if (entry is null || entry.Name.TrimEnd('/') != "result")
             {
@@ -106,6 +116,26 @@ public sealed class CopiedTaskFiles(DockerClient client, DockerOptions options) 
         }
 
         public long? FullAt() => null;
+
+        /// <summary>Room for the tar headers of one file (a PAX header with long names, the entry's, the end blocks).</summary>
+        private const int ArchiveOverhead = 64 * 1024;
+
+        private static async Task CopyAtMostAsync(Stream from, Stream to, int limit)
+        {
+            var buffer = new byte[81920];
+            var total = 0;
+            while (total < limit)
+            {
+                var read = await from.ReadAsync(buffer.AsMemory(0, Math.Min(buffer.Length, limit - total)));
+                if (read == 0)
+                {
+                    return;
+                }
+
+                await to.WriteAsync(buffer.AsMemory(0, read));
+                total += read;
+            }
+        }
 
         private static string Kind(TarEntryType type) => type switch
         {
