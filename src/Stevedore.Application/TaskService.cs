@@ -185,6 +185,7 @@ public sealed partial class TaskService(
             Priority = task.Priority,
             TimeoutSeconds = task.TimeoutSeconds,
             Labels = task.Labels,
+            Environment = task.Environment,
         }, retryOf: id);
     }
 
@@ -296,6 +297,7 @@ public sealed partial class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return (record, null);
     }

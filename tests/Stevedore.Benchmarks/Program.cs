@@ -13,6 +13,7 @@ var scenarios = new (string Name, Func<Task> Run)[]
     ("enqueue", () => EnqueueScenario.RunAsync(quick)),
     ("memory", () => ControlPlaneScenarios.QueuedMemoryAsync(quick)),
     ("grpc", () => GrpcScenarios.RunAsync(quick)),
+    ("fire", () => TriggerScenarios.FiringAsync(quick)),
 };
 bool Runs(string name) => scenario == "all" || scenario == name || (scenario == "control" && name.StartsWith("control-", StringComparison.Ordinal));
 if (!scenarios.Any(s => Runs(s.Name)))
