@@ -59,7 +59,7 @@ public static partial class StevedoreHost
 
         builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort);
         builder.Services.AddStevedore(config);
-        builder.Services.AddStevedoreGrpc();
+        builder.Services.AddStevedoreGrpc(config);
         builder.Services.AddOpenApi(o =>
         {
             // The HTTP API and health; not the dashboard nor the gRPC methods (those are described by their .proto files).
