@@ -273,7 +273,7 @@ public abstract class StoreConformanceTests
         var waiting = Content.WaitForLogAsync(id, start, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray()), new(1, LogStream.Stderr, "b"u8.ToArray())]);
-        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        await Wait.ForAsync(waiting, "the log waiter to wake on the appended chunks");
         var (first, next) = await Content.ReadLogAsync(id, start);
         await Content.AppendLogAsync(id, [new(2, LogStream.System, "c"u8.ToArray())]);
         var (second, _) = await Content.ReadLogAsync(id, next);
