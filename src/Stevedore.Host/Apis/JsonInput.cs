@@ -284,6 +284,19 @@ public static class JsonInput
 
     private static IResult BodyProblem(string detail) => Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", detail);
 
-    internal static IResult TooLarge(long maxBytes) => Problems.Problem(
-        StatusCodes.Status413PayloadTooLarge, "Payload too large.", $"The request body is larger than {maxBytes} bytes, the most this call accepts.");
+    /// <summary>
+    /// 413, and the connection closes after it: the rest of the body was never read, so the connection cannot carry a
+    /// next request (a client that reused it would see its next call fail with the connection reset).
+    /// </summary>
+    internal static IResult TooLarge(long maxBytes) => new ClosingResult(Problems.Problem(
+        StatusCodes.Status413PayloadTooLarge, "Payload too large.", $"The request body is larger than {maxBytes} bytes, the most this call accepts."));
+
+    private sealed class ClosingResult(IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.Connection = "close";
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 }
