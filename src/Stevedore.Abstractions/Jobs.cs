@@ -24,6 +24,9 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
+    // Ids 12–19 are left to the fields added beside this one at the same time; never renumber.
+    /// <summary>How many of the job's tasks may be queued at once; an enqueue beyond it is refused. 0: unlimited.</summary>
+    [Id(20)] public int MaxQueued { get; init; }
 
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
@@ -34,7 +37,8 @@ public sealed record JobSpec
         && TimeoutSeconds == other.TimeoutSeconds && MemoryMb == other.MemoryMb && Cpus == other.Cpus
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
-        && Network == other.Network && Priority == other.Priority;
+        && Network == other.Network && Priority == other.Priority
+        && MaxQueued == other.MaxQueued;
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

@@ -15,6 +15,7 @@ public sealed record JobDraft
     public double? RetryBackoff { get; init; }
     public string? Network { get; init; }
     public long? Priority { get; init; }
+    public long? MaxQueued { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>

@@ -3,13 +3,16 @@ using Stevedore.Execution;
 
 namespace Stevedore.Host.Apis;
 
-public static class OpsApi
+public static partial class OpsApi
 {
     public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
     {
-        // 200 only when this silo answers grain calls, the container engine answers and (with PostgreSQL) the database does.
-        app.MapGet("/healthz", async (IGrainFactory grains, IContainerDriver driver, IServiceProvider services, CancellationToken ct) =>
+        // 200 only when this silo answers grain calls, the container engine answers and (with PostgreSQL) the database
+        // does. The body names what is wrong without addresses or exception text (anyone who reaches /healthz reads
+        // it); the details go to the host's log.
+        app.MapGet("/healthz", async (IGrainFactory grains, IContainerDriver driver, IServiceProvider services, ILoggerFactory loggers, CancellationToken ct) =>
         {
+            var log = loggers.CreateLogger("Stevedore.Health");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
             var problems = new List<string>();
@@ -23,12 +26,14 @@ public static class OpsApi
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                problems.Add($"silo: not answering ({ex.Message})");
+                LogUnhealthy(log, "silo", ex.Message);
+                problems.Add("silo: not answering (details in the host's log)");
             }
 
             if (await driver.CheckHealthAsync(timeout.Token) is { } dockerProblem)
             {
-                problems.Add($"docker: {dockerProblem}");
+                LogUnhealthy(log, "docker", dockerProblem);
+                problems.Add("docker: the container engine does not answer (details in the host's log)");
             }
 
             if (services.GetService<NpgsqlDataSource>() is { } database)
@@ -40,7 +45,8 @@ public static class OpsApi
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
-                    problems.Add($"postgres: not answering ({ex.Message})");
+                    LogUnhealthy(log, "postgres", ex.Message);
+                    problems.Add("postgres: not answering (details in the host's log)");
                 }
             }
 
@@ -51,4 +57,7 @@ public static class OpsApi
 
         return app;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health check: {Component} is unhealthy: {Detail}")]
+    private static partial void LogUnhealthy(ILogger logger, string component, string detail);
 }

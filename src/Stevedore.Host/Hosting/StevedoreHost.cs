@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Net;
 using Npgsql;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
+using Stevedore.Options;
 
 namespace Stevedore.Host.Hosting;
 
@@ -31,9 +34,12 @@ public static partial class StevedoreHost
             throw new StartupException($"{AdminTokenKey} must be at least 16 characters (a random string, e.g. from `openssl rand -hex 24`).");
         }
 
-        if (string.IsNullOrEmpty(token))
+        var open = string.IsNullOrEmpty(token);
+        builder.Services.AddSingleton<BoundAddresses>();
+        if (open)
         {
-            RequireLoopback(config);
+            // Checked on the addresses Kestrel really binds, whatever set them.
+            builder.Services.AddHostedService<LoopbackGuard>();
         }
 
         var clusterId = config["Orleans:ClusterId"] ?? "stevedore";
@@ -110,7 +116,8 @@ public static partial class StevedoreHost
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<QueueOptions>>((k, queue) =>
+            k.Limits.MaxRequestBodySize = ApiLimits.Largest(queue.Value));
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
@@ -122,6 +129,11 @@ public static partial class StevedoreHost
                 $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}."),
             var status => Problems.Write(context.HttpContext, status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status)),
         });
+        if (open)
+        {
+            app.UseMiddleware<LocalRequestsMiddleware>();
+        }
+
         app.UseMiddleware<AdminTokenMiddleware>();
 
         app.MapOpsApi();
@@ -130,7 +142,7 @@ public static partial class StevedoreHost
         app.MapOrleansDashboard(routePrefix: "/dashboard");
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
-        if (string.IsNullOrEmpty(token))
+        if (open)
         {
             LogOpen(log);
         }
@@ -162,30 +174,6 @@ public static partial class StevedoreHost
         };
     }
 
-    /// <summary>Without an admin token the API is open, so it must only be reachable from this machine.</summary>
-    private static void RequireLoopback(IConfiguration config)
-    {
-        var urls = config.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"])
-            .Concat((config["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-            .Where(u => !string.IsNullOrWhiteSpace(u));
-        foreach (var url in urls)
-        {
-            var host = BindingHost(url!);
-            if (host != "localhost" && !(IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)))
-            {
-                throw new StartupException(
-                    $"Refusing to listen on {url} without an admin token: set {AdminTokenKey} (env Stevedore__Auth__AdminToken) or bind to 127.0.0.1.");
-            }
-        }
-    }
-
-    private static string BindingHost(string url)
-    {
-        var rest = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..] : url;
-        var end = rest.StartsWith('[') ? rest.IndexOf(']', StringComparison.Ordinal) + 1 : rest.IndexOfAny([':', '/']);
-        return (end > 0 ? rest[..end] : rest).ToLowerInvariant();
-    }
-
     private static int Port(IConfiguration config, string key, int fallback)
     {
         var text = config[key];
@@ -199,7 +187,7 @@ public static partial class StevedoreHost
             : throw new StartupException($"{key} must be a TCP port from 1 to 65535; got '{text}'.");
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token is set (Stevedore:Auth:AdminToken): the API needs no credentials and listens on loopback only.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token is set (Stevedore:Auth:AdminToken): the API needs no credentials, listens on loopback only and answers only this machine's requests for its loopback names.")]
     private static partial void LogOpen(ILogger logger);
 }
 

@@ -95,7 +95,7 @@ public class PostgresOutageTests
 
             await Scripts.RunAsync($"pg_instance stop {port}");
             // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
-            var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
+            var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             Assert.True(during.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.Accepted, $"{during.StatusCode}: {await during.Content.ReadAsStringAsync()}");
             if (during.StatusCode == HttpStatusCode.Accepted)
             {
