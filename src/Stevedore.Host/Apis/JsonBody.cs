@@ -115,8 +115,13 @@ public sealed class JsonBody
         }
         catch (BadHttpRequestException ex)
         {
-            // A body that ended early, a malformed chunk, a client too slow: the client's doing, answered, not logged as an error.
+            // A body that ended early, a client too slow: the client's doing, answered, not logged as an error.
             return (null, Problems.Problem(ex.StatusCode, "The request body cannot be read.", ex.Message));
+        }
+        catch (IOException ex)
+        {
+            // Kestrel's chunked decoding reports a malformed chunk ("Bad chunk size data") as a plain IOException.
+            return (null, Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", ex.Message));
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
