@@ -26,6 +26,11 @@ public class StevedoreServer : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>Extra composition for a test host (e.g. a logger that records what the host logs).</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
@@ -50,7 +55,11 @@ public class StevedoreServer : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
+        _app = await StevedoreHost.BuildAsync([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(settings);
+            Configure(b);
+        });
         await _app.StartAsync();
         var address = _app.Urls.First();
         Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
