@@ -24,9 +24,12 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
-    // Ids 12–19 are left to the fields added beside this one at the same time; never renumber.
+    // Ids 12–19 and 21–29 are left to fields being added beside these at the same time; never renumber.
+    /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
+    [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
+
     /// <summary>How many of the job's tasks may be queued at once; an enqueue beyond it is refused. 0: unlimited.</summary>
-    [Id(20)] public int MaxQueued { get; init; }
+    [Id(30)] public int MaxQueued { get; init; }
 
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
@@ -38,6 +41,7 @@ public sealed record JobSpec
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
+        && Subscriptions.SequenceEqual(other.Subscriptions)
         && MaxQueued == other.MaxQueued;
 }
 

@@ -7,10 +7,11 @@ namespace Stevedore.Application;
 public sealed record EnqueueResult(TaskRecord Task, bool Existing);
 
 /// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
-public sealed class TaskService(
+public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
     ITaskContentStore content,
+    ITaskEvents events,
     TaskLogReader logs,
     IOptions<QueueOptions> options,
     TimeProvider time)
@@ -212,6 +213,7 @@ public sealed class TaskService(
             Priority = task.Priority,
             TimeoutSeconds = task.TimeoutSeconds,
             Labels = task.Labels,
+            Environment = task.Environment,
         }, retryOf: id);
     }
 
@@ -276,6 +278,7 @@ public sealed class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return (record, null);
     }

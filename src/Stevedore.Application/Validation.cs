@@ -12,6 +12,9 @@ public static partial class Validation
     public const int MaxBatch = 1000;
     public const int MaxListLimit = 1000;
     public const int DefaultListLimit = 50;
+    public const int MaxWaitSeconds = 300;
+    public const int MaxTaskEnvironment = 24;
+    public const int MaxTaskEnvironmentValue = 1024;
     public const int MaxQueuedLimit = 10_000_000;
 
     // Patterns end with \z, not $: $ also matches before a final newline, which would let "name\n" through.
@@ -106,6 +109,7 @@ public static partial class Validation
         }
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
+        Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         Range(errors, "maxQueued", draft.MaxQueued, 0, MaxQueuedLimit, " (0 means unlimited)");
         if (errors.Any)
         {
@@ -126,6 +130,7 @@ public static partial class Validation
             RetryBackoff = draft.RetryBackoff ?? JobSpec.DefaultRetryBackoff,
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
+            Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
             MaxQueued = (int)(draft.MaxQueued ?? 0),
         };
     }
@@ -160,6 +165,12 @@ public static partial class Validation
                     errors.Add($"labels.{name}", "value must be at most 256 characters without control characters");
                 }
             }
+        }
+
+        if (draft.Environment is { } environment && (environment.Count > MaxTaskEnvironment
+            || environment.Any(kv => !EnvNamePattern().IsMatch(kv.Key) || kv.Value.Length > MaxTaskEnvironmentValue || kv.Value.Any(char.IsControl))))
+        {
+            errors.Add("environment", $"must hold at most {MaxTaskEnvironment} variables with valid names and values of at most {MaxTaskEnvironmentValue} characters without control characters");
         }
     }
 
@@ -216,6 +227,10 @@ public static partial class Validation
         return errors.Any ? null : new TaskQuery { Job = draft.Job, Status = status, Label = label, Limit = limit, Cursor = draft.Cursor };
     }
 
+    /// <summary>How long a synchronous invoke may wait for its task to finish (field <c>wait</c>, 0 = do not wait).</summary>
+    public static void Wait(long? seconds, FieldErrors errors) =>
+        Range(errors, "wait", seconds, 0, MaxWaitSeconds, " seconds (0 answers at once)");
+
     private static void Range(FieldErrors errors, string field, long? value, long min, long max, string hint = "")
     {
         if (value is { } v && (v < min || v > max))
@@ -224,5 +239,5 @@ public static partial class Validation
         }
     }
 
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
+    internal static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 }

@@ -53,6 +53,7 @@ public sealed partial class TaskGrain(
             Job = job,
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+            Environment = started.Environment,
         };
     }
 

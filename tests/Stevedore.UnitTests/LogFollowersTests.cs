@@ -53,34 +53,24 @@ public class LogFollowersTests
         var followers = Followers(perTask: 100, perNode: 100);
         var id = await RunningTaskAsync();
         var joined = Enumerable.Range(0, 50).Select(_ => followers.Join(id).Value!).ToList();
-        var first = await Task.WhenAll(joined.Select(f => f.CurrentAsync())).WaitAsync(TimeSpan.FromSeconds(10));
+        var first = await Wait.ForAsync(Task.WhenAll(joined.Select(f => f.CurrentAsync())), "the first status read");
         Assert.All(first, s => Assert.Equal(TaskRunStatus.Running, s.Task!.Status));
         Assert.Equal(1, _tasks.Reads);
 
         for (var interval = 1; interval <= 3; interval++)
         {
             _time.Advance(LogFollowers.StatusInterval);
-            await WaitForAsync(() => _tasks.Reads >= 1 + interval, $"status read {interval + 1}");
+            await Wait.UntilAsync(() => _tasks.Reads >= 1 + interval, $"status read {interval + 1}");
         }
 
         // Unchanged: nobody was woken. A change this node hears of is read at once and wakes everyone.
         Assert.DoesNotContain(first, s => s.Next.IsCompleted);
         await _tasks.UpdateAsync((await _tasks.GetAsync(id))! with { Status = TaskRunStatus.Succeeded });
         _events.Publish(id);
-        await Task.WhenAll(first.Select(s => s.Next)).WaitAsync(TimeSpan.FromSeconds(10));
+        await Wait.ForAsync(Task.WhenAll(first.Select(s => s.Next)), "every follower to wake on the change");
         Assert.Equal(TaskRunStatus.Succeeded, (await joined[0].CurrentAsync()).Task!.Status);
         Assert.InRange(_tasks.Reads, 5, 6);
         joined.ForEach(f => f.Dispose());
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            Assert.False(deadline.IsCancellationRequested, $"waited 10 s for {what}");
-            await Task.Delay(10);
-        }
     }
 
     /// <summary>The memory store, counting record reads.</summary>

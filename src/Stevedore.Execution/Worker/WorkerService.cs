@@ -240,6 +240,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
             Node = Node,
             Payload = payload,
+            TaskEnvironment = assignment.Environment,
         };
 
         run.Log = log;

@@ -53,6 +53,7 @@ public sealed record JobResponse(
     double RetryBackoff,
     string Network,
     int Priority,
+    IReadOnlyList<string> Subscriptions,
     int MaxQueued,
     bool Paused,
     long Version,
@@ -62,7 +63,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Spec.MaxQueued, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
+        job.Spec.Priority, job.Spec.Subscriptions, job.Spec.MaxQueued, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
 }
 
 public sealed record AttemptResponse(int Number, string? Node, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, TaskRunStatus Status, long? ExitCode, string? Error);
@@ -88,6 +89,10 @@ public sealed record TaskResponse(
     bool CancelRequested,
     IReadOnlyList<AttemptResponse> Attempts)
 {
+    /// <summary>A synchronous invoke's result, inline when it is UTF-8 text of at most 64 KiB; left out otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Result { get; init; }
+
     public static TaskResponse From(TaskRecord t) => new(
         t.Id, t.Job, t.JobVersion, t.Status, t.Priority, t.Attempt, t.MaxAttempts, t.ExitCode, t.Error, t.CreatedAt,
         t.StartedAt, t.FinishedAt, t.RunAfter, t.Labels, t.Node, t.RetryOf, t.TimeoutSeconds, t.CancelRequested,

@@ -43,9 +43,7 @@ public sealed class JsonBody
     public static async Task<(JsonBody? Body, IResult? Problem)> ReadAsync(HttpRequest request, JsonLimits limits, bool allowEmpty = false)
     {
         var context = request.HttpContext;
-        var declaredEmpty = request.ContentLength == 0
-            || (request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false });
-        if (string.IsNullOrEmpty(request.ContentType) && allowEmpty && declaredEmpty)
+        if (allowEmpty && DeclaredEmpty(request))
         {
             return (null, null);
         }
@@ -62,7 +60,7 @@ public sealed class JsonBody
 
         if (request.ContentLength > limits.MaxBytes)
         {
-            return (null, TooLarge(limits.MaxBytes));
+            return (null, JsonInput.TooLarge(limits.MaxBytes));
         }
 
         var scan = new JsonScan(limits);
@@ -78,7 +76,7 @@ public sealed class JsonBody
                 var buffer = read.Buffer;
                 if (length + buffer.Length > limits.MaxBytes)
                 {
-                    return (null, TooLarge(limits.MaxBytes));
+                    return (null, JsonInput.TooLarge(limits.MaxBytes));
                 }
 
                 if (length + buffer.Length > bytes.Length)
@@ -111,7 +109,7 @@ public sealed class JsonBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(limits.MaxBytes));
+            return (null, JsonInput.TooLarge(limits.MaxBytes));
         }
         catch (BadHttpRequestException ex)
         {
@@ -129,6 +127,12 @@ public sealed class JsonBody
             return (null, Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", "The connection closed before the body was complete."));
         }
     }
+
+    /// <summary>True when the request says it has no body: no content type and no length (or a zero one).</summary>
+    public static bool DeclaredEmpty(HttpRequest request) =>
+        string.IsNullOrEmpty(request.ContentType)
+        && (request.ContentLength == 0
+            || (request.ContentLength is null && request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }));
 
     /// <summary>Null when the content type is JSON (application/json or any +json type) in UTF-8; else the 415 to send.</summary>
     public static IResult? ContentTypeProblem(string? contentType)
@@ -159,7 +163,4 @@ public sealed class JsonBody
             ? Problems.Problem(StatusCodes.Status413PayloadTooLarge, "Payload too large.", refusal.Detail)
             : Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", refusal.Detail);
     }
-
-    private static IResult TooLarge(long maxBytes) => Problems.Problem(
-        StatusCodes.Status413PayloadTooLarge, "Payload too large.", $"The request body is larger than {maxBytes} bytes, the most this call accepts.");
 }

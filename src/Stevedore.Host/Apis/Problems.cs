@@ -13,6 +13,7 @@ public static class Problems
         AppErrorKind.NotFound => Problem(StatusCodes.Status404NotFound, "Not found.", error.Detail),
         AppErrorKind.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict with the current state.", error.Detail),
         AppErrorKind.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "Payload too large.", error.Detail),
+        AppErrorKind.Unauthorized => Problem(StatusCodes.Status401Unauthorized, "Unauthorized.", error.Detail),
         AppErrorKind.Busy => new RetryLater(Problem(StatusCodes.Status429TooManyRequests, "Too many requests.", error.Detail), error.RetryAfter ?? TimeSpan.FromSeconds(1)),
         _ => Problem(StatusCodes.Status400BadRequest, "Bad request.", error.Detail),
     };
@@ -43,7 +44,8 @@ public static class Problems
         }
     }
 
-    private static bool IsUnavailable(Exception exception)
+    /// <summary>Storage or cluster did not answer: the caller may try again (503, gRPC UNAVAILABLE).</summary>
+    public static bool IsUnavailable(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {

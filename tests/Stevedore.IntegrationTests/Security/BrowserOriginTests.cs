@@ -61,6 +61,34 @@ public class BrowserOriginTests(StevedoreServer server)
     }
 
     [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    public async Task TriggerEndpoints_RefuseOtherContentTypes_With415_AndDoNothing(string contentType)
+    {
+        var topic = Names.Unique("web.topic");
+        var job = Names.Unique("web");
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" }, subscriptions = new[] { topic } });
+        await Http.PostAsync($"/v1/jobs/{job}/pause", null);
+
+        await InvalidInputTests.ProblemAsync(await Http.PostAsync($"/v1/events/{topic}", Typed("""{"order":1}""", contentType)), HttpStatusCode.UnsupportedMediaType);
+        await InvalidInputTests.ProblemAsync(await Http.PostAsync($"/v1/jobs/{job}/schedules", Typed("""{"everySeconds":60}""", contentType)), HttpStatusCode.UnsupportedMediaType);
+        await InvalidInputTests.ProblemAsync(await Http.PostAsync($"/v1/jobs/{job}/webhooks", Typed("{}", contentType)), HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Equal(0, await QueuedAsync(job));
+        Assert.Empty((await Http.GetFromJsonAsync<JsonElement>($"/v1/schedules?job={job}")).GetProperty("items").EnumerateArray());
+        Assert.Empty((await Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}/webhooks")).GetProperty("items").EnumerateArray());
+
+        // The call of a webhook is the one endpoint that takes whatever the sender sends, as the payload byte for byte.
+        var created = await Http.PostAsync($"/v1/jobs/{job}/webhooks", null);
+        var hook = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        using var call = new HttpRequestMessage(HttpMethod.Post, $"/v1/hooks/{hook.GetProperty("id").GetString()}") { Content = Typed("a=1&b=2", contentType) };
+        call.Headers.Add("X-Stevedore-Token", hook.GetProperty("secret").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await Http.SendAsync(call)).StatusCode);
+        Assert.Equal(1, await QueuedAsync(job));
+    }
+
+    [Theory]
     [InlineData("application/json")]
     [InlineData("application/json; charset=utf-8")]
     [InlineData("APPLICATION/JSON; Charset=UTF-8")]

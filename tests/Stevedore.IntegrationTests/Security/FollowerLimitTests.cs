@@ -74,6 +74,10 @@ public class FollowerLimitTests(LimitServer server)
         var open = new List<HttpResponseMessage>();
         try
         {
+            // Followers of a queued task end after QueuedFollowTimeout, and would free their slots: start once all run.
+            await Wait.UntilAsync(async () => (await Task.WhenAll(ids.Select(id => Http.GetStringAsync($"/v1/tasks/{id}/log"))))
+                .All(log => log.Contains("started", StringComparison.Ordinal)), "the three tasks to be running and printing");
+
             async Task<HttpResponseMessage> FollowAsync(string id)
             {
                 var response = await Http.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
@@ -104,7 +108,7 @@ public class FollowerLimitTests(LimitServer server)
             // A follower that hangs up makes room.
             open[0].Dispose();
             open.RemoveAt(0);
-            await RawHttp.WaitForAsync(async () =>
+            await Wait.UntilAsync(async () =>
             {
                 var again = await FollowAsync(ids[2]);
                 return again.StatusCode == HttpStatusCode.OK;

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -93,12 +95,14 @@ public abstract partial class FuzzTests(FuzzServer server, ITestOutputHelper out
         var sentinelTask = await server.EnqueueAsync(sentinel);
 
         string[] jobs = ["fz-a", "fz-b", "fz-paused", "fz-capped"];
+        const string topic = "fz.topic";
         foreach (var job in jobs)
         {
-            await server.PutJobAsync(job, new { image = "127.0.0.1:1/none:latest", maxQueued = job == "fz-capped" ? 3 : 0 });
+            await server.PutJobAsync(job, new { image = "127.0.0.1:1/none:latest", maxQueued = job == "fz-capped" ? 3 : 0, subscriptions = job is "fz-a" or "fz-capped" ? new[] { topic } : [] });
         }
 
         await server.Http.PostAsync("/v1/jobs/fz-paused/pause", null);
+        var triggers = await TriggersAsync(topic);
         var ids = new List<string>();
         var failures = new List<string>();
         var clock = Stopwatch.StartNew();
@@ -109,7 +113,7 @@ public abstract partial class FuzzTests(FuzzServer server, ITestOutputHelper out
         {
             output.WriteLine($"fuzz seed {seed} (replay with STEVEDORE_FUZZ_SEED={seed})");
             Console.WriteLine($"fuzz seed {seed} (replay with STEVEDORE_FUZZ_SEED={seed})");
-            var fuzzer = new RequestFuzzer(seed, host, jobs, () => ids);
+            var fuzzer = new RequestFuzzer(seed, host, jobs, triggers, () => ids);
             for (var i = 0; i < RequestsPerSeed; i++, count++)
             {
                 var request = fuzzer.Next();
@@ -161,6 +165,18 @@ public abstract partial class FuzzTests(FuzzServer server, ITestOutputHelper out
         var task = await server.WaitForEndAsync(sentinelTask, seconds: 120);
         Assert.Equal("succeeded", task.GetProperty("status").GetString());
         Assert.Equal("survived\n", await server.Http.GetStringAsync($"/v1/tasks/{sentinelTask}/log"));
+    }
+
+    /// <summary>A schedule (hourly, on the paused job) and a webhook (on fz-a) for the requests to reach.</summary>
+    private async Task<FuzzTriggers> TriggersAsync(string topic)
+    {
+        var schedule = await server.Http.PostAsJsonAsync("/v1/jobs/fz-paused/schedules", new { everySeconds = 3600 });
+        Assert.Equal(HttpStatusCode.Created, schedule.StatusCode);
+        var hook = await server.Http.PostAsync("/v1/jobs/fz-a/webhooks", null);
+        Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
+        var created = await hook.Content.ReadFromJsonAsync<JsonElement>();
+        return new FuzzTriggers(topic, (await schedule.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!,
+            created.GetProperty("id").GetString()!, created.GetProperty("secret").GetString()!);
     }
 }
 

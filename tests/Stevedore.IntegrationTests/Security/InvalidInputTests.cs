@@ -118,6 +118,22 @@ public class InvalidInputTests(StevedoreServer server)
     }
 
     [Theory]
+    [InlineData("schedules", """{"everySeconds":3600,"payload":"\ud800"}""")]
+    [InlineData("schedules", """{"everySeconds":3600,"labels":{"a":"x\udc00"}}""")]
+    [InlineData("schedules", """{"cron":"0 3 * * *","timeZone":"UTC\n"}""")]
+    [InlineData("schedules", """{"cron":"0 3 * * *\n"}""")]
+    [InlineData("schedules", """{"everySeconds":1e400}""")]
+    [InlineData("webhooks", """{"headers":["X-\ud800"]}""")]
+    [InlineData("webhooks", """{"headers":["X-Event\n"]}""")]
+    public async Task TriggerDefinitions_WithInvalidText_Are400_AndCreateNothing(string what, string body)
+    {
+        var job = await JobAsync();
+        await ProblemAsync(await Http.PostAsync($"/v1/jobs/{job}/{what}", Json(Encoding.UTF8.GetBytes(body))), HttpStatusCode.BadRequest);
+        var list = what == "schedules" ? $"/v1/schedules?job={job}" : $"/v1/jobs/{job}/webhooks";
+        Assert.Empty((await Http.GetFromJsonAsync<JsonElement>(list)).GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
     [InlineData("/v1/tasks?limit=99999999999999999999")]
     [InlineData("/v1/tasks?limit=-1")]
     [InlineData("/v1/tasks?cursor=%00")]

@@ -35,7 +35,7 @@ public class MaxQueuedTests(StevedoreServer server)
         // second), there is room for exactly one.
         var id = (await answers.First(a => a.StatusCode == HttpStatusCode.Accepted).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
         await Http.PostAsync($"/v1/tasks/{id}/cancel", null);
-        await RawHttp.WaitForAsync(async () => (await Http.PostAsync($"/v1/tasks/{id}/retry", null)).StatusCode == HttpStatusCode.Accepted,
+        await Wait.UntilAsync(async () => (await Http.PostAsync($"/v1/tasks/{id}/retry", null)).StatusCode == HttpStatusCode.Accepted,
             "a retry to fit once a queued task was cancelled");
         Assert.Equal(HttpStatusCode.TooManyRequests, (await Http.PostAsync($"/v1/tasks/{id}/retry", null)).StatusCode);
         Assert.Equal(5, await QueuedAsync(job));
@@ -79,7 +79,7 @@ public class MaxQueuedTests(StevedoreServer server)
         }
 
         // The job grain counts its queue again (at most once a second) when an enqueue does not fit its count.
-        await RawHttp.WaitForAsync(async () => (await Http.PostAsync($"/v1/jobs/{job}/tasks", null)).StatusCode == HttpStatusCode.Accepted,
+        await Wait.UntilAsync(async () => (await Http.PostAsync($"/v1/jobs/{job}/tasks", null)).StatusCode == HttpStatusCode.Accepted,
             "an enqueue to be taken once the queued tasks had run");
     }
 

@@ -37,7 +37,7 @@ public class PostgresFollowerTests(PostgresServer server, ITestOutputHelper outp
         var followers = new List<HttpResponseMessage>();
         try
         {
-            await RawHttp.WaitForAsync(async () => (await server.Http.GetStringAsync($"/v1/tasks/{ids[1]}/log")).Contains("started", StringComparison.Ordinal),
+            await Wait.UntilAsync(async () => (await server.Http.GetStringAsync($"/v1/tasks/{ids[1]}/log")).Contains("started", StringComparison.Ordinal),
                 "both tasks to be running and printing");
             var idle = await CommitsDuringAsync(TimeSpan.FromSeconds(4));
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
@@ -85,16 +84,5 @@ public static class RawHttp
         head.Append("\r\n");
         var bytes = Encoding.Latin1.GetBytes(head.ToString());
         return [.. bytes, .. body];
-    }
-
-    /// <summary>Waits for a condition with a deadline, saying what was awaited when it passes.</summary>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 30)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(seconds), $"waited {seconds} s for {what}");
-            await Task.Delay(50);
-        }
     }
 }

@@ -10,13 +10,16 @@ namespace Stevedore.IntegrationTests.Security;
 /// </summary>
 public sealed record FuzzRequest(string Summary, byte[] Bytes, bool CloseSending, bool KnownVersion);
 
+/// <summary>Triggers that exist on the host, so that requests also reach them: a topic jobs take, a schedule, a webhook and its secret.</summary>
+public sealed record FuzzTriggers(string Topic, string ScheduleId, string HookId, string HookSecret);
+
 /// <summary>
 /// Seeded random requests against every endpoint, mostly malformed: wrong methods, odd paths and query strings, wrong
 /// and missing content types, odd and oversized headers, bodies with wrong types, huge numbers, deep nesting, invalid
-/// UTF-8, lone surrogates, truncated or shorter than declared. The same seed and the same known names give the same
-/// requests.
+/// UTF-8, lone surrogates, truncated or shorter than declared; webhook calls with right and wrong secrets and signatures.
+/// The same seed and the same known names give the same requests.
 /// </summary>
-public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> jobs, Func<IReadOnlyList<string>> taskIds)
+public sealed partial class RequestFuzzer(int seed, string host, IReadOnlyList<string> jobs, FuzzTriggers triggers, Func<IReadOnlyList<string>> taskIds)
 {
     private static readonly string[] s_methods = ["GET", "GET", "GET", "POST", "POST", "POST", "PUT", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "FOO", "get", "CONNECT"];
 
@@ -47,9 +50,11 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
     ];
 
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "maxQueued", "name", "version", "paused"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued", "name", "version", "paused"];
 
     private static readonly string[] s_taskFields = ["payload", "priority", "delaySeconds", "timeoutSeconds", "idempotencyKey", "labels"];
+
+    private static readonly string[] s_scheduleFields = ["cron", "timeZone", "everySeconds", "startAt", "endAt", "maxRuns", "payload", "priority", "labels", "overlap"];
 
     private readonly Random _random = new(seed);
 
@@ -111,6 +116,11 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
         }
 
         OddHeaders(headers, summary);
+        if (path.StartsWith("/v1/hooks/", StringComparison.Ordinal))
+        {
+            HookHeaders(headers, summary);
+        }
+
         headers.Add("Connection: close");
         var requestLine = $"{method} {path} HTTP/1.1";
         if (Chance(2))
@@ -127,7 +137,7 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
     {
         var job = JobSegment();
         var id = TaskSegment();
-        return Roll(21) switch
+        return Roll(27) switch
         {
             0 or 1 => ("PUT", $"/v1/jobs/{job}", JobBody()),
             2 => (Pick(["GET", "DELETE"]), $"/v1/jobs/{job}", Chance(30) ? JobBody() : null),
@@ -141,9 +151,16 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
             14 => ("GET", $"/v1/tasks/{id}/log" + Query(["stream", "follow"]), null),
             15 => ("GET", $"/v1/tasks/{id}/result", null),
             16 => ("POST", $"/v1/tasks/{id}/{Pick(["cancel", "retry", "cancel/", "log/x", "attempts"])}", Chance(20) ? AnyJson(2) : null),
-            17 => ("GET", Pick(["/healthz", "/healthz?x=%FF", "/metrics", "/", "/v1", "/v1/", "/v2/jobs", "/dashboard/", "/dashboard/nothing", "/console"]), null),
+            17 => ("GET", Pick(["/healthz", "/healthz?x=%FF", "/metrics", "/", "/v1", "/v1/", "/v2/jobs", "/dashboard/", "/dashboard/nothing", "/console", "/openapi/v1.json"]), null),
             18 => (Pick(s_methods), "/" + string.Join('/', Enumerable.Range(0, 1 + Roll(6)).Select(_ => Pick(s_oddSegments))), Chance(30) ? AnyJson(3) : null),
             19 => ("POST", $"/v1/jobs/{job}/tasks", DeepNesting()),
+            21 or 22 => ("POST", $"/v1/jobs/{job}/schedules", Chance(10) ? DeepNesting() : ScheduleBody()),
+            23 => (Pick(["GET", "GET", "DELETE", "POST"]), $"/v1/schedules/{Known(triggers.ScheduleId)}{Pick(["", "", "/pause", "/resume", "/x"])}", Chance(20) ? AnyJson(2) : null),
+            24 => ("GET", "/v1/schedules" + Query(["job"]), null),
+            25 => (Pick(["POST", "POST", "GET", "DELETE"]), $"/v1/jobs/{job}/webhooks{(Chance(70) ? "" : "/" + Known(triggers.HookId))}", Chance(80) ? WebhookBody() : null),
+            26 => Chance(50)
+                ? ("POST", $"/v1/hooks/{Known(triggers.HookId)}{(Chance(90) ? "" : "/x")}", Chance(20) ? null : Value(3))
+                : ("POST", $"/v1/events/{(Chance(60) ? triggers.Topic : JobSegment())}", Chance(10) ? null : Value(3)),
             _ => ("POST", $"/v1/jobs/{job}/tasks?{Pick(["wait=5", "wait=-1", "wait=99999999999", "%00", "a=%FF", new string('q', 3000) + "=1"])}", TaskBody()),
         };
     }
@@ -152,6 +169,14 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
     {
         < 6 => Pick(jobs),
         < 8 => "fz-" + Roll(1000).ToString(CultureInfo.InvariantCulture),
+        _ => Pick(s_oddSegments),
+    };
+
+    /// <summary>The known id most of the time, else a random or odd one.</summary>
+    private string Known(string id) => Roll(10) switch
+    {
+        < 6 => id,
+        < 8 => string.Concat(Enumerable.Range(0, id.Length).Select(_ => "0123456789abcdef"[Roll(16)])),
         _ => Pick(s_oddSegments),
     };
 
@@ -194,73 +219,25 @@ public sealed class RequestFuzzer(int seed, string host, IReadOnlyList<string> j
         return "?" + string.Join('&', parts);
     }
 
-    private string JobBody()
+    private void HookHeaders(List<string> headers, StringBuilder summary)
     {
-        var fields = new List<string>();
-        if (Chance(85))
+        switch (Roll(5))
         {
-            fields.Add($"\"image\":{(Chance(70) ? Quote(Pick(["127.0.0.1:1/none:latest", "127.0.0.1:1/none:latest", "stevedore/busybox:latest"])) : Value(2))}");
+            case 0 or 1:
+                headers.Add($"X-Stevedore-Token: {(Chance(70) ? triggers.HookSecret : Pick(["", "x", triggers.HookSecret + "x", new string('s', 5000)]))}");
+                summary.Append(" [hook token]");
+                break;
+            case 2:
+                var hex = string.Concat(Enumerable.Range(0, 64).Select(_ => "0123456789abcdef"[Roll(16)]));
+                headers.Add($"X-Stevedore-Signature: {Pick(["sha256=" + hex, "sha256=", "md5=" + hex, hex, "sha256=zz"])}");
+                summary.Append(" [hook signature]");
+                break;
         }
 
-        for (var i = Roll(5); i > 0; i--)
+        if (Chance(20))
         {
-            var field = Chance(90) ? Pick(s_jobFields) : Pick(s_strings);
-            fields.Add($"{Quote(field)}:{FieldValue(field)}");
+            headers.Add($"Idempotency-Key: {Pick(["k1", "", "k\u00e9", new string('k', 2000)])}");
         }
-
-        return "{" + string.Join(',', fields) + "}";
-    }
-
-    private string TaskBody()
-    {
-        var fields = new List<string>();
-        for (var i = Roll(4); i > 0; i--)
-        {
-            var field = Chance(90) ? Pick(s_taskFields) : Pick(s_strings);
-            fields.Add($"{Quote(field)}:{FieldValue(field)}");
-        }
-
-        return "{" + string.Join(',', fields) + "}";
-    }
-
-    private string BatchBody() => Roll(10) switch
-    {
-        0 => "{\"tasks\":[" + string.Join(',', Enumerable.Repeat("0", 1001 + Roll(3000))) + "]}",
-        1 => "{\"tasks\":" + Value(3) + "}",
-        2 => "{\"tasks\":[],\"tasks\":[{}]," + Quote(Pick(s_strings)) + ":1}",
-        _ => "{\"tasks\":[" + string.Join(',', Enumerable.Range(0, Roll(20)).Select(_ => Chance(80) ? TaskBody() : Value(2))) + "]}",
-    };
-
-    private string FieldValue(string field) => Chance(70) ? field switch
-    {
-        "image" => Quote(Pick(["127.0.0.1:1/none:latest", "busybox\\n", "UPPER/case", "stevedore/busybox:latest"])),
-        "command" => "[" + string.Join(',', Enumerable.Range(0, Roll(4)).Select(_ => Quote(Pick(s_strings)))) + "]",
-        "env" or "labels" => "{" + string.Join(',', Enumerable.Range(0, Roll(4)).Select(_ => $"{Quote(Pick(s_strings))}:{Quote(Pick(s_strings))}")) + "}",
-        "network" => Quote(Pick(["bridge", "none", "host", "container:x"])),
-        "payload" => Value(4),
-        "idempotencyKey" => Quote(Pick(s_strings)),
-        _ => Pick(s_numbers),
-    } : Value(3);
-
-    private string Value(int depth) => Roll(depth <= 0 ? 4 : 7) switch
-    {
-        0 => Quote(Pick(s_strings)),
-        1 => Pick(s_numbers),
-        2 => Pick(["true", "false", "null"]),
-        3 => Quote(string.Concat(Enumerable.Repeat(Pick(["a", "\\u00e9", "\\ud800", "\\ud83d\\ude00"]), Roll(3) == 0 ? 70_000 : Roll(100)))),
-        4 => "[" + string.Join(',', Enumerable.Range(0, Roll(5)).Select(_ => Value(depth - 1))) + "]",
-        5 => "{" + string.Join(',', Enumerable.Range(0, Roll(5)).Select(_ => $"{Quote(Pick(s_strings))}:{Value(depth - 1)}")) + "}",
-        _ => Chance(20) ? DeepNesting() : AnyJson(depth - 1),
-    };
-
-    private string AnyJson(int depth) => "{" + Quote(Pick(s_strings)) + ":" + Value(depth) + "}";
-
-    private string DeepNesting()
-    {
-        var depth = Pick([30, 63, 64, 65, 100, 1000, 20_000]);
-        var open = Chance(50) ? "[" : "{\"a\":";
-        var close = open == "[" ? "]" : "}";
-        return "{\"payload\":" + string.Concat(Enumerable.Repeat(open, depth)) + "1" + string.Concat(Enumerable.Repeat(close, Chance(80) ? depth : depth / 2)) + "}";
     }
 
     private byte[] MutateBytes(byte[] body, StringBuilder summary)

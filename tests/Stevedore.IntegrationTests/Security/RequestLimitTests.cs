@@ -79,16 +79,29 @@ public class RequestLimitTests(LimitServer server)
     }
 
     [Theory]
-    [InlineData("PUT", "/v1/jobs/{job}")]
-    [InlineData("POST", "/v1/jobs/{job}/tasks")]
-    public async Task SingleBodiesOverTheirLimit_Are413_WithoutTheirEnd(string method, string path)
+    [InlineData("PUT", "/v1/jobs/{job}", LimitServer.SingleBodyBytes)]
+    [InlineData("POST", "/v1/jobs/{job}/tasks", LimitServer.SingleBodyBytes)]
+    [InlineData("POST", "/v1/jobs/{job}/schedules", LimitServer.SingleBodyBytes)]
+    [InlineData("POST", "/v1/jobs/{job}/webhooks", 64 * 1024)]
+    [InlineData("POST", "/v1/events/lim.topic", LimitServer.MaxPayloadBytes)]
+    [InlineData("POST", "/v1/hooks/{hook}", LimitServer.MaxPayloadBytes)]
+    public async Task SingleBodiesOverTheirLimit_Are413_WithoutTheirEnd(string method, string path, int limit)
     {
         var job = await JobAsync();
-        var body = "{\"payload\":\"" + new string('a', LimitServer.SingleBodyBytes + 10_000);
+        if (path.Contains("{hook}", StringComparison.Ordinal))
+        {
+            var created = await server.Http.PostAsync($"/v1/jobs/{job}/webhooks", null);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var hook = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+            path = path.Replace("{hook}", hook, StringComparison.Ordinal);
+        }
+
+        var body = "{\"payload\":\"" + new string('a', limit + 10_000);
         var chunk = $"{body.Length:x}\r\n{body}\r\n";
         var request = RawHttp.Request($"{method} {path.Replace("{job}", job, StringComparison.Ordinal)} HTTP/1.1", Headers("Transfer-Encoding: chunked"), Encoding.ASCII.GetBytes(chunk));
         var answer = await RawHttp.SendAsync(Base, request, s_answerWithin);
         Assert.True(answer?.Status == 413, answer?.Head);
+        Assert.Equal(0, JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/jobs/{job}/stats")).RootElement.GetProperty("queuedNow").GetInt64());
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public class StartupGuardTests
             $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{http}");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
 
-        await RawHttp.WaitForAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             Assert.False(host.Output.Contains("Refusing", StringComparison.Ordinal), host.Output);
             try
@@ -129,7 +129,7 @@ public class StartupGuardTests
             {
                 return false;
             }
-        }, "the host to answer on its loopback endpoint", seconds: 90);
+        }, "the host to answer on its loopback endpoint", TimeSpan.FromSeconds(90));
         using var probe = new TcpClient();
         await Assert.ThrowsAnyAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, unused));
     }
