@@ -135,14 +135,18 @@ public class StartupGuardTests
     }
 
     [Theory]
-    [InlineData("http://0.0.0.0:0")]
-    [InlineData("http://[::]:0")]
-    [InlineData("http://*:0")]
-    public async Task AKestrelEndpointBeyondLoopback_StopsTheStart(string url)
+    [InlineData("Http", "http://0.0.0.0:0")]
+    [InlineData("Http", "http://[::]:0")]
+    [InlineData("Http", "http://*:0")]
+    [InlineData("Grpc", "http://0.0.0.0:0")]
+    [InlineData("Grpc", "http://[::]:0")]
+    public async Task AKestrelEndpointBeyondLoopback_StopsTheStart(string endpoint, string url)
     {
+        // The REST and the gRPC endpoint follow the same rule; the other one listens on loopback.
         var app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Kestrel:Endpoints:Http:Url"] = url,
+            ["Kestrel:Endpoints:Http:Url"] = endpoint == "Http" ? url : "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Grpc:Url"] = endpoint == "Grpc" ? url : "http://127.0.0.1:0",
             ["Orleans:ClusterId"] = Names.Unique("guard"),
             ["Orleans:SiloPort"] = Port(Names.FreePort()),
             ["Orleans:GatewayPort"] = Port(Names.FreePort()),
