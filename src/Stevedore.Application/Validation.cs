@@ -111,6 +111,7 @@ public static partial class Validation
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         Range(errors, "maxQueued", draft.MaxQueued, 0, MaxQueuedLimit, " (0 means unlimited)");
+        var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
             return null;
@@ -132,6 +133,9 @@ public static partial class Validation
             Priority = (int)(draft.Priority ?? 0),
             Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
             MaxQueued = (int)(draft.MaxQueued ?? 0),
+            Capabilities = capabilities,
+            User = draft.User,
+            ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
         };
     }
 

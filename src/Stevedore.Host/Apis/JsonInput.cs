@@ -11,7 +11,8 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued",
+         "capabilities", "user", "readOnlyRootFilesystem"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
     private static readonly string[] s_jobReadOnlyFields = ["name", "version", "createdAt", "updatedAt", "paused"];
@@ -25,8 +26,9 @@ public static class JsonInput
         IReadOnlyDictionary<string, string>? env = null;
         long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, maxQueued = null;
         double? cpus = null, backoff = null;
-        string? network = null;
-        IReadOnlyList<string>? subscriptions = null;
+        string? network = null, user = null;
+        IReadOnlyList<string>? subscriptions = null, capabilities = null;
+        bool? readOnlyRoot = null;
         foreach (var property in body.EnumerateObject())
         {
             var value = property.Value;
@@ -51,6 +53,9 @@ public static class JsonInput
                 case "priority": priority = Integer(value, "priority", errors); break;
                 case "subscriptions": subscriptions = StringArray(value, "subscriptions", errors); break;
                 case "maxQueued": maxQueued = Integer(value, "maxQueued", errors); break;
+                case "capabilities": capabilities = StringArray(value, "capabilities", errors); break;
+                case "user": user = String(value, "user", errors); break;
+                case "readOnlyRootFilesystem": readOnlyRoot = Boolean(value, "readOnlyRootFilesystem", errors); break;
                 case "name":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() != pathName)
                     {
@@ -73,6 +78,7 @@ public static class JsonInput
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
             Network = network, Priority = priority, Subscriptions = subscriptions, MaxQueued = maxQueued,
+            Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot,
         };
     }
 
@@ -126,6 +132,17 @@ public static class JsonInput
         }
 
         errors.Add(field, $"must be a string, not {Kind(value.ValueKind)}");
+        return null;
+    }
+
+    private static bool? Boolean(JsonElement value, string field, FieldErrors errors)
+    {
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        errors.Add(field, $"must be true or false, not {Kind(value.ValueKind)}");
         return null;
     }
 

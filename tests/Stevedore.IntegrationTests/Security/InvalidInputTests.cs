@@ -99,6 +99,8 @@ public class InvalidInputTests(StevedoreServer server)
     [InlineData("""{"image":"busybox","timeoutSeconds":123456789012345678901234567890}""", "timeoutSeconds")]
     [InlineData("""{"image":"busybox","retries":-9223372036854775809}""", "retries")]
     [InlineData("""{"image":"busybox","maxQueued":-1}""", "maxQueued")]
+    [InlineData("""{"image":"busybox","user":"1000\n"}""", "user")]
+    [InlineData("""{"image":"busybox","capabilities":["CHOWN\n"]}""", "capabilities[0]")]
     public async Task PutJob_NewlinesAndHugeNumbers_Are400_NamingTheField(string body, string field)
     {
         var problem = await ProblemAsync(await Http.PutAsync($"/v1/jobs/{Names.Unique("odd")}", Json(Encoding.UTF8.GetBytes(body))), HttpStatusCode.BadRequest);

@@ -55,8 +55,10 @@ public sealed partial class RequestFuzzer
     private string FieldValue(string field) => Chance(70) ? field switch
     {
         "image" => Quote(Pick(["127.0.0.1:1/none:latest", "busybox\\n", "UPPER/case", "stevedore/busybox:latest"])),
-        "command" or "subscriptions" => "[" + string.Join(',', Enumerable.Range(0, Roll(4)).Select(_ => Quote(Pick(s_strings)))) + "]",
+        "command" or "subscriptions" or "capabilities" => "[" + string.Join(',', Enumerable.Range(0, Roll(4)).Select(_ => Quote(Pick(s_strings)))) + "]",
         "env" or "labels" => "{" + string.Join(',', Enumerable.Range(0, Roll(4)).Select(_ => $"{Quote(Pick(s_strings))}:{Quote(Pick(s_strings))}")) + "}",
+        "user" => Quote(Pick(["1000", "1000:1000", "nobody", "root", "0", "1000\\n", "-1", "4294967296", "a:b:c", ""])),
+        "readOnlyRootFilesystem" => Pick(["true", "false", "1", "\"true\""]),
         "network" => Quote(Pick(["bridge", "none", "host", "container:x"])),
         "payload" => Value(4),
         "idempotencyKey" => Quote(Pick(s_strings)),

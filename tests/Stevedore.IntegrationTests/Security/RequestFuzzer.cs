@@ -50,7 +50,8 @@ public sealed partial class RequestFuzzer(int seed, string host, IReadOnlyList<s
     ];
 
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued", "name", "version", "paused"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued",
+         "capabilities", "user", "readOnlyRootFilesystem", "name", "version", "paused"];
 
     private static readonly string[] s_taskFields = ["payload", "priority", "delaySeconds", "timeoutSeconds", "idempotencyKey", "labels"];
 
