@@ -12,9 +12,13 @@ public sealed partial class TaskService(
     ITaskStore tasks,
     ITaskContentStore content,
     ITaskEvents events,
+    TaskLogReader logs,
     IOptions<QueueOptions> options,
     TimeProvider time)
 {
+    /// <summary>Retry-After of a refusal under maxQueued: the job grain counts its queue again at most once a second.</summary>
+    public static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly QueueOptions _options = options.Value;
 
     public async Task<AppResult<EnqueueResult>> EnqueueAsync(string jobName, TaskDraft draft, string? retryOf = null)
@@ -44,11 +48,23 @@ public sealed partial class TaskService(
             return new EnqueueResult(existing, Existing: true);
         }
 
-        await content.PutPayloadAsync(record.Id, draft.Payload);
-        if ((await tasks.InsertAsync([record])).Count > 0)
+        if (await AdmitAsync(job.Value!, 1) is { } full)
         {
-            // A concurrent request with the same idempotency key stored the task first.
-            return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
+            return full;
+        }
+
+        try
+        {
+            await content.PutPayloadAsync(record.Id, draft.Payload);
+            if ((await tasks.InsertAsync([record])).Count > 0)
+            {
+                // A concurrent request with the same idempotency key stored the task first.
+                return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
+            }
+        }
+        finally
+        {
+            Settle(job.Value!, 1);
         }
 
         await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
@@ -106,13 +122,25 @@ public sealed partial class TaskService(
             }
         }
 
-        await content.PutPayloadsAsync(payloads);
-        var existed = await tasks.InsertAsync(fresh);
-        if (existed.Count > 0)
+        if (await AdmitAsync(job.Value!, fresh.Count) is { } full)
         {
-            // Stored first by a concurrent request with the same idempotency key, which also queues them.
-            var skip = existed.ToHashSet(StringComparer.Ordinal);
-            fresh.RemoveAll(t => skip.Contains(t.Id));
+            return full;
+        }
+
+        try
+        {
+            await content.PutPayloadsAsync(payloads);
+            var existed = await tasks.InsertAsync(fresh);
+            if (existed.Count > 0)
+            {
+                // Stored first by a concurrent request with the same idempotency key, which also queues them.
+                var skip = existed.ToHashSet(StringComparer.Ordinal);
+                fresh.RemoveAll(t => skip.Contains(t.Id));
+            }
+        }
+        finally
+        {
+            Settle(job.Value!, payloads.Count);
         }
 
         await Task.WhenAll(fresh
@@ -206,61 +234,14 @@ public sealed partial class TaskService(
     }
 
     /// <summary>
-    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>;
-    /// with <paramref name="follow"/>, keeps writing until the task has ended.
+    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>, a
+    /// page at a time; with <paramref name="follow"/>, keeps writing until the task has ended (see <see cref="TaskLogReader"/>).
     /// </summary>
     public async Task<AppError?> ReadLogAsync(
         string id, LogStream? only, bool follow, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error;
-        }
-
-        long position = 0;
-        var finished = !follow;
-        while (true)
-        {
-            var (chunks, next) = await content.ReadLogAsync(id, position, cancellationToken);
-            foreach (var chunk in chunks)
-            {
-                if (only is null || chunk.Stream == only)
-                {
-                    await write(chunk.Data, cancellationToken);
-                }
-            }
-
-            position = next;
-            if (finished)
-            {
-                return null;
-            }
-
-            if (chunks.Count == 0)
-            {
-                var changed = events.NextChange(id);
-                var now = await tasks.GetAsync(id, cancellationToken);
-                if (now is null || now.Status.IsTerminal())
-                {
-                    // One last read: the worker flushes the log before it reports the end.
-                    finished = true;
-                    continue;
-                }
-
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                // The change signal is per process; the timeout covers a task whose grain lives on another silo.
-                wait.CancelAfter(TimeSpan.FromSeconds(1));
-                try
-                {
-                    await Task.WhenAny(content.WaitForLogAsync(id, position, wait.Token), changed.WaitAsync(wait.Token));
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Time to look at the task's status again.
-                }
-            }
-        }
+        return task.Ok ? await logs.ReadAsync(id, only, follow, write, cancellationToken) : task.Error;
     }
 
     private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
@@ -300,6 +281,35 @@ public sealed partial class TaskService(
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return (record, null);
+    }
+
+    /// <summary>Room under the job's maxQueued for <paramref name="count"/> new tasks, all or none; null when admitted.</summary>
+    private async Task<AppError?> AdmitAsync(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued == 0 || count == 0)
+        {
+            return null;
+        }
+
+        var answer = await grains.Job(job.Name).AdmitAsync(count);
+        if (answer.Admitted)
+        {
+            return null;
+        }
+
+        return AppError.Busy(count > answer.MaxQueued
+            ? $"These {count} tasks are more than job '{job.Name}' lets wait at once (maxQueued {answer.MaxQueued}); send fewer per call."
+            : $"Job '{job.Name}' has {answer.Queued} tasks waiting, its limit (maxQueued {answer.MaxQueued}); try again once some have started.",
+            QueueFullRetryAfter);
+    }
+
+    /// <summary>Reports an admission's tasks as stored (or failed); nothing to report for a job without maxQueued.</summary>
+    private void Settle(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued > 0 && count > 0)
+        {
+            _ = grains.Job(job.Name).SettleAsync(count);
+        }
     }
 
     private AppError? TooLarge(TaskDraft draft, string field) =>

@@ -174,6 +174,13 @@ public sealed class PostgresTaskStore : ITaskStore
         return counts;
     }
 
+    public async Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM stevedore_tasks WHERE job = $1 AND status = 0");
+        command.Parameters.AddWithValue(job);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default)
     {
         await using var command = db.CreateCommand("SELECT id, job, priority, run_after FROM stevedore_tasks WHERE partition = $1 AND status = 0");

@@ -23,6 +23,9 @@ public interface ITaskStore
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
 
+    /// <summary>How many of a job's tasks are queued now (waiting to start, delayed, or waiting for a retry).</summary>
+    Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default);
+
     /// <summary>Queued tasks of one partition, to rebuild it when it activates.</summary>
     Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default);
 

@@ -102,6 +102,9 @@ public sealed class MemoryTaskStore : ITaskStore
         return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref counts[(int)s])));
     }
 
+    public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_counts.TryGetValue(job, out var c) ? Interlocked.Read(ref c[(int)TaskRunStatus.Queued]) : 0);
+
     private static readonly TaskRunStatus[] s_statuses = Enum.GetValues<TaskRunStatus>();
 
     private void Count(string job, TaskRunStatus status, int delta) =>

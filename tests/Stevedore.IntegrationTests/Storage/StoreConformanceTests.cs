@@ -272,22 +272,86 @@ public abstract class StoreConformanceTests
         await Content.PutResultAsync(id, "r"u8.ToArray());
         Assert.Equal("r", Encoding.UTF8.GetString((await Content.GetResultAsync(id))!.Value.Span));
 
-        var (empty, start) = await Content.ReadLogAsync(id, 0);
+        var (empty, start) = await Content.ReadLogAsync(id, 0, AllBytes);
         Assert.Empty(empty);
         var waiting = Content.WaitForLogAsync(id, start, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray()), new(1, LogStream.Stderr, "b"u8.ToArray())]);
         await Wait.ForAsync(waiting, "the log waiter to wake on the appended chunks");
-        var (first, next) = await Content.ReadLogAsync(id, start);
+        var (first, next) = await Content.ReadLogAsync(id, start, AllBytes);
         await Content.AppendLogAsync(id, [new(2, LogStream.System, "c"u8.ToArray())]);
-        var (second, _) = await Content.ReadLogAsync(id, next);
-        var (all, _) = await Content.ReadLogAsync(id, 0);
+        var (second, _) = await Content.ReadLogAsync(id, next, AllBytes);
+        var (all, _) = await Content.ReadLogAsync(id, 0, AllBytes);
 
         Assert.Equal(["a", "b"], first.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
         Assert.Equal([LogStream.Stdout, LogStream.Stderr], first.Select(c => c.Stream));
         Assert.Equal([(2, LogStream.System, "c")], second.Select(c => (c.Attempt, c.Stream, Encoding.UTF8.GetString(c.Data.Span))));
         Assert.Equal("abc", string.Concat(all.Select(c => Encoding.UTF8.GetString(c.Data.Span))));
-        Assert.Empty((await Content.ReadLogAsync(other, 0)).Chunks);
+        Assert.Empty((await Content.ReadLogAsync(other, 0, AllBytes)).Chunks);
+    }
+
+    private const int AllBytes = 1 << 20;
+
+    [Fact]
+    public async Task ReadLog_ComesInBoundedPages_InOrder_AndAnOversizedChunkAlone()
+    {
+        var id = TaskIds.New(s_now);
+        var chunks = Enumerable.Range(0, 10).Select(i => new LogChunk(1, LogStream.Stdout, Enumerable.Repeat((byte)('a' + i), 1000).ToArray())).ToList();
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stderr, new byte[5000])]);
+        await Content.AppendLogAsync(id, chunks);
+
+        var pages = new List<int>();
+        var text = new StringBuilder();
+        long position = 0;
+        while (true)
+        {
+            var (page, next) = await Content.ReadLogAsync(id, position, 2500);
+            if (page.Count == 0)
+            {
+                Assert.Equal(position, next);
+                break;
+            }
+
+            pages.Add(page.Count);
+            text.Append(string.Concat(page.Select(c => Encoding.ASCII.GetString(c.Data.Span))));
+            position = next;
+        }
+
+        // Chunks while the bytes before each stay under 2500: the 5000-byte one on a page of its own, then three of 1000.
+        Assert.Equal([1, 3, 3, 3, 1], pages);
+        Assert.Equal(new string('\0', 5000) + string.Concat(chunks.Select(c => Encoding.ASCII.GetString(c.Data.Span))), text.ToString());
+    }
+
+    [Fact]
+    public async Task WaitForLog_WakesEveryWaiter_OnGrowth_AndACancelledWaiterIsCancelled()
+    {
+        var id = TaskIds.New(s_now);
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray())]);
+        var (_, position) = await Content.ReadLogAsync(id, 0, AllBytes);
+        await Wait.ForAsync(Content.WaitForLogAsync(id, 0, CancellationToken.None), "a waiter behind the end of the log to wake at once");
+
+        using var cancelled = new CancellationTokenSource();
+        var gone = Content.WaitForLogAsync(id, position, cancelled.Token);
+        var waiters = Enumerable.Range(0, 50).Select(_ => Content.WaitForLogAsync(id, position, CancellationToken.None)).ToList();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Wait.ForAsync(gone, "a cancelled waiter to end"));
+        Assert.DoesNotContain(waiters, w => w.IsCompleted);
+
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "b"u8.ToArray())]);
+        await Wait.ForAsync(Task.WhenAll(waiters), "all 50 waiters to wake on one append");
+    }
+
+    [Fact]
+    public async Task CountQueued_CountsTheJobsQueuedTasksOnly()
+    {
+        var job = UniqueJob();
+        var queued = NewTask(job);
+        await Tasks.InsertAsync([queued, NewTask(job), NewTask(job, TaskRunStatus.Running), NewTask(job, TaskRunStatus.Succeeded), NewTask(UniqueJob())]);
+        Assert.Equal(2, await Tasks.CountQueuedAsync(job));
+
+        await Tasks.UpdateAsync(queued with { Status = TaskRunStatus.Running });
+        Assert.Equal(1, await Tasks.CountQueuedAsync(job));
+        Assert.Equal(0, await Tasks.CountQueuedAsync(UniqueJob()));
     }
 }
 

@@ -166,9 +166,9 @@ public class WebhookEventTests(StevedoreServer server)
         }
 
         Assert.Empty((await Http.GetFromJsonAsync<JsonElement>($"/v1/tasks?job={jobs[2]}")).GetProperty("items").EnumerateArray());
-        var nobody = await (await Http.PostAsync($"/v1/events/{Names.Unique("quiet")}", new ByteArrayContent([1]))).Content.ReadFromJsonAsync<JsonElement>();
+        var nobody = await (await Http.PostAsync($"/v1/events/{Names.Unique("quiet")}", new StringContent("1", Encoding.UTF8, "application/json"))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Empty(nobody.GetProperty("taskIds").EnumerateArray());
-        Assert.Equal(HttpStatusCode.BadRequest, (await Http.PostAsync("/v1/events/Bad%20Topic", new ByteArrayContent([1]))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Http.PostAsync("/v1/events/Bad%20Topic", new StringContent("1", Encoding.UTF8, "application/json"))).StatusCode);
         var badJob = await Http.PutAsJsonAsync($"/v1/jobs/{Names.Unique("badsub")}", new { image = StevedoreServer.Image, subscriptions = new[] { "UPPER case" } });
         Assert.Equal(HttpStatusCode.BadRequest, badJob.StatusCode);
         Assert.Contains("subscriptions[0]", await badJob.Content.ReadAsStringAsync());
