@@ -1,14 +1,11 @@
 namespace Stevedore.Storage.Memory;
 
 /// <summary>
-/// New tasks into the in-memory stores. Idempotency claims live here; a claim and its task are made under one lock,
-/// so concurrent callers with the same key see either no claim or the claim with its stored task.
+/// New tasks into the in-memory stores. A claim and its task are made under the task store's claim lock, so
+/// concurrent callers with the same key see either no claim or the claim with its stored task.
 /// </summary>
 public sealed class MemoryTaskIntake(MemoryTaskStore tasks, MemoryTaskContentStore content) : ITaskIntake
 {
-    private readonly Dictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = [];
-    private readonly Lock _lock = new();
-
     /// <summary>The intake over the stores a host registered; both must be the in-memory ones.</summary>
     public static MemoryTaskIntake Over(ITaskStore tasks, ITaskContentStore content) =>
         tasks is MemoryTaskStore t && content is MemoryTaskContentStore c
@@ -36,14 +33,14 @@ public sealed class MemoryTaskIntake(MemoryTaskStore tasks, MemoryTaskContentSto
             return Store(task);
         }
 
-        lock (_lock)
+        lock (tasks.ClaimLock)
         {
-            if (_keys.TryGetValue((record.Job, key), out var held) && held.At >= task.KeyNotBefore && tasks.Find(held.TaskId) is { } existing)
+            if (tasks.Claims.TryGetValue((record.Job, key), out var held) && held.At >= task.KeyNotBefore && tasks.Find(held.TaskId) is { } existing)
             {
                 return new AddedTask(existing, Existing: true);
             }
 
-            _keys[(record.Job, key)] = (record.Id, record.CreatedAt);
+            tasks.Claims[(record.Job, key)] = (record.Id, record.CreatedAt);
             return Store(task);
         }
     }

@@ -37,6 +37,15 @@ public sealed class MemoryTaskStore : ITaskStore
 
     internal TaskRecord? Find(string id) => _tasks.GetValueOrDefault(id);
 
+    /// <summary>
+    /// Idempotency claims, (job, key) → (task, claimed at). They live with the tasks, so every intake over this store
+    /// (one per silo when silos share it) sees the same claims; <see cref="MemoryTaskIntake"/> holds
+    /// <see cref="ClaimLock"/> while it reads or makes one and stores its task.
+    /// </summary>
+    internal Dictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> Claims { get; } = [];
+
+    internal Lock ClaimLock { get; } = new();
+
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         Task.FromResult(_tasks.TryGetValue(id, out var task) ? task : null);
 

@@ -56,6 +56,19 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task Intake_TheSameKey_ThroughTwoSilosIntakes_StoresOneTask()
+    {
+        var job = UniqueJob();
+        var incoming = Enumerable.Range(0, Callers).Select(_ => Incoming(job, key: "order-7")).ToList();
+
+        var added = await Task.WhenAll(incoming.Select((t, i) => Task.Run(() => (i % 2 == 0 ? Intake : OtherSilosIntake).AddAsync(t))));
+
+        var stored = Assert.Single(added, a => !a.Existing).Task;
+        Assert.All(added, a => Assert.Equal(stored.Id, a.Task.Id));
+        Assert.Equal(1, await QueuedAsync(job));
+    }
+
+    [Fact]
     public async Task Intake_ConcurrentSingles_WithDistinctKeys_AreAllStored()
     {
         var job = UniqueJob();

@@ -12,6 +12,8 @@ public abstract partial class StoreConformanceTests
     protected abstract ITaskStore Tasks { get; }
     protected abstract ITaskContentStore Content { get; }
     protected abstract ITaskIntake Intake { get; }
+    /// <summary>A second intake over the same stores, as another silo of the cluster has.</summary>
+    protected abstract ITaskIntake OtherSilosIntake { get; }
     protected abstract IScheduleStore Schedules { get; }
     protected abstract IWebhookStore Webhooks { get; }
 
@@ -279,12 +281,17 @@ public abstract partial class StoreConformanceTests
 
 public sealed class MemoryStoreConformanceTests : StoreConformanceTests
 {
-    public MemoryStoreConformanceTests() => Intake = MemoryTaskIntake.Over(Tasks, Content);
+    public MemoryStoreConformanceTests()
+    {
+        Intake = MemoryTaskIntake.Over(Tasks, Content);
+        OtherSilosIntake = MemoryTaskIntake.Over(Tasks, Content);
+    }
 
     protected override IJobStore Jobs { get; } = new MemoryJobStore();
     protected override ITaskStore Tasks { get; } = new MemoryTaskStore();
     protected override ITaskContentStore Content { get; } = new MemoryTaskContentStore();
     protected override ITaskIntake Intake { get; }
+    protected override ITaskIntake OtherSilosIntake { get; }
     protected override IScheduleStore Schedules { get; } = new MemoryScheduleStore();
     protected override IWebhookStore Webhooks { get; } = new MemoryWebhookStore();
 }
@@ -295,6 +302,7 @@ public sealed class PostgresStoreConformanceTests(TestDatabase db) : StoreConfor
     protected override ITaskStore Tasks { get; } = new PostgresTaskStore(db.DataSource);
     protected override ITaskContentStore Content { get; } = new PostgresTaskContentStore(db.DataSource);
     protected override ITaskIntake Intake { get; } = new PostgresTaskIntake(db.DataSource);
+    protected override ITaskIntake OtherSilosIntake { get; } = new PostgresTaskIntake(db.DataSource);
     protected override IScheduleStore Schedules { get; } = new PostgresScheduleStore(db.DataSource);
     protected override IWebhookStore Webhooks { get; } = new PostgresWebhookStore(db.DataSource);
 
