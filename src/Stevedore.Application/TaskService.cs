@@ -10,6 +10,7 @@ public sealed record EnqueueResult(TaskRecord Task, bool Existing);
 public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
+    ITaskIntake intake,
     ITaskContentStore content,
     ITaskEvents events,
     TaskLogReader logs,
@@ -41,34 +42,29 @@ public sealed partial class TaskService(
             return tooLarge;
         }
 
-        var now = time.GetUtcNow();
-        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf);
-        if (existing is not null)
-        {
-            return new EnqueueResult(existing, Existing: true);
-        }
-
         if (await AdmitAsync(job.Value!, 1) is { } full)
         {
             return full;
         }
 
+        AddedTask added;
         try
         {
-            await content.PutPayloadAsync(record.Id, draft.Payload);
-            if ((await tasks.InsertAsync([record])).Count > 0)
-            {
-                // A concurrent request with the same idempotency key stored the task first.
-                return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
-            }
+            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf));
         }
         finally
         {
             Settle(job.Value!, 1);
         }
 
-        await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
-        return new EnqueueResult(record, Existing: false);
+        if (added.Existing)
+        {
+            // A task with the same idempotency key was stored first.
+            return new EnqueueResult(added.Task, Existing: true);
+        }
+
+        await grains.Partition(added.Task.Partition).EnqueueAsync([QueueEntry.For(added.Task)]);
+        return new EnqueueResult(added.Task, Existing: false);
     }
 
     /// <summary>Enqueues up to 1000 tasks of one job; all or none are accepted. Returns their ids in order.</summary>
@@ -108,45 +104,27 @@ public sealed partial class TaskService(
         }
 
         var now = time.GetUtcNow();
-        var ids = new string[drafts.Count];
-        var fresh = new List<TaskRecord>(drafts.Count);
-        var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
-        for (var i = 0; i < drafts.Count; i++)
-        {
-            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null);
-            ids[i] = existing?.Id ?? record.Id;
-            if (existing is null)
-            {
-                fresh.Add(record);
-                payloads.Add(new(record.Id, drafts[i].Payload));
-            }
-        }
-
-        if (await AdmitAsync(job.Value!, fresh.Count) is { } full)
+        if (await AdmitAsync(job.Value!, drafts.Count) is { } full)
         {
             return full;
         }
 
+        IReadOnlyList<AddedTask> added;
         try
         {
-            await content.PutPayloadsAsync(payloads);
-            var existed = await tasks.InsertAsync(fresh);
-            if (existed.Count > 0)
-            {
-                // Stored first by a concurrent request with the same idempotency key, which also queues them.
-                var skip = existed.ToHashSet(StringComparer.Ordinal);
-                fresh.RemoveAll(t => skip.Contains(t.Id));
-            }
+            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null)).ToList());
         }
         finally
         {
-            Settle(job.Value!, payloads.Count);
+            Settle(job.Value!, drafts.Count);
         }
 
+        // Those that answered with an existing task were stored and queued by the request that stored them.
+        var fresh = added.Where(a => !a.Existing).Select(a => a.Task).ToList();
         await Task.WhenAll(fresh
             .GroupBy(t => t.Partition)
             .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
-        return ids;
+        return added.Select(a => a.Task.Id).ToList();
     }
 
     public async Task<AppResult<TaskRecord>> GetAsync(string id)
@@ -244,24 +222,9 @@ public sealed partial class TaskService(
         return task.Ok ? await logs.ReadAsync(id, only, follow, write, cancellationToken) : task.Error;
     }
 
-    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
     {
         var id = TaskIds.New(now);
-        if (draft.IdempotencyKey is { } key)
-        {
-            var holder = await tasks.ClaimIdempotencyKeyAsync(job.Name, key, id, now, now - _options.IdempotencyWindow);
-            if (holder is not null)
-            {
-                if (await tasks.GetAsync(holder) is { } existing)
-                {
-                    return (existing, existing);
-                }
-
-                // The key was claimed but its task never got stored (the caller's earlier request died midway): make it now.
-                id = holder;
-            }
-        }
-
         var record = new TaskRecord
         {
             Id = id,
@@ -280,7 +243,7 @@ public sealed partial class TaskService(
             PayloadBytes = draft.Payload.Length,
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
-        return (record, null);
+        return new NewTask(record, draft.Payload, now - _options.IdempotencyWindow);
     }
 
     /// <summary>Room under the job's maxQueued for <paramref name="count"/> new tasks, all or none; null when admitted.</summary>

@@ -30,13 +30,15 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
             return;
         }
 
-        await using var command = db.CreateCommand(
-            "INSERT INTO stevedore_payloads (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
-            "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
+        await using var command = db.CreateCommand(PutPayloadsSql);
         command.Parameters.AddWithValue(payloads.Select(p => p.Key).ToArray());
         command.Parameters.AddWithValue(payloads.Select(p => p.Value.ToArray()).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    internal const string PutPayloadsSql =
+        "INSERT INTO stevedore_payloads (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
+        "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data";
 
     // Workers read one payload and write one result per task; concurrent calls share a statement.
     public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>

@@ -6,7 +6,10 @@ namespace Stevedore.Storage;
 /// </summary>
 public interface ITaskStore
 {
-    /// <summary>Inserts new task records; returns the ids of those that existed already (and were left as they were).</summary>
+    /// <summary>
+    /// Inserts task records; returns the ids of those that existed already (and were left as they were). New tasks
+    /// come in through <see cref="ITaskIntake"/>, which stores their payloads and idempotency keys with them.
+    /// </summary>
     Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
     /// <summary>
@@ -31,12 +34,6 @@ public interface ITaskStore
 
     /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
     Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Claims an idempotency key for <paramref name="taskId"/>. Returns null when claimed, or the id of the task that
-    /// holds the key already (claims older than <paramref name="notBefore"/> have lapsed and are taken over).
-    /// </summary>
-    Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default);
 }
 
 public sealed record TaskQuery

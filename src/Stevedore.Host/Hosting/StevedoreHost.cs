@@ -59,6 +59,7 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<IJobStore, PostgresJobStore>();
             builder.Services.AddSingleton<ITaskStore, PostgresTaskStore>();
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
+            builder.Services.AddSingleton<ITaskIntake, PostgresTaskIntake>();
             builder.Services.AddSingleton<IScheduleStore, PostgresScheduleStore>();
             builder.Services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         }

@@ -34,6 +34,7 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<IJobStore, MemoryJobStore>();
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
+        services.TryAddSingleton<ITaskIntake>(sp => MemoryTaskIntake.Over(sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<ITaskContentStore>()));
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
         services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
         services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();

@@ -11,9 +11,11 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
 
     public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
-        _payloads[taskId] = payload;
+        PutPayload(taskId, payload);
         return Task.CompletedTask;
     }
+
+    internal void PutPayload(string taskId, ReadOnlyMemory<byte> payload) => _payloads[taskId] = payload;
 
     public Task PutPayloadsAsync(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> payloads, CancellationToken cancellationToken = default)
     {
