@@ -96,7 +96,5 @@ public class LogFollowersTests
         public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) => _inner.CountQueuedAsync(job, cancellationToken);
         public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) => _inner.LoadQueuedAsync(partition, cancellationToken);
         public Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default) => _inner.LoadRunningAsync(job, cancellationToken);
-        public Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default) =>
-            _inner.ClaimIdempotencyKeyAsync(job, key, taskId, now, notBefore, cancellationToken);
     }
 }

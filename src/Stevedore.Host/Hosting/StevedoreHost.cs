@@ -194,3 +194,6 @@ public static partial class StevedoreHost
         return Task.CompletedTask;
     }
 }
+
+/// <summary>A setting that cannot work; the message says which and how to fix it.</summary>
+public sealed class StartupException(string message) : Exception(message);
