@@ -56,6 +56,22 @@ public sealed class JobPutSettings : JobNameSettings
     [CommandOption("--subscribe <TOPIC>")]
     [Description("An event topic this job takes (stevedore event publish TOPIC makes a task of it); repeat for more")]
     public string[] Subscribe { get; set; } = [];
+
+    [CommandOption("--max-queued <N>")]
+    [Description("Most tasks of this job waiting at once; a queue beyond it is refused (default 0: unlimited)")]
+    public long? MaxQueued { get; set; }
+
+    [CommandOption("--cap-add <NAME>")]
+    [Description("A Linux capability the container keeps (CHOWN, KILL, NET_BIND_SERVICE, SETUID, …); all others are dropped; repeat for more")]
+    public string[] CapAdd { get; set; } = [];
+
+    [CommandOption("--user <USER>")]
+    [Description("Run as this user: uid (1000), uid:gid (1000:1000) or a name the image knows (default: the image's)")]
+    public string? User { get; set; }
+
+    [CommandOption("--read-only")]
+    [Description("Make the container's root filesystem read-only (/tmp stays writable)")]
+    public bool ReadOnly { get; set; }
 }
 
 /// <summary><c>stevedore job put NAME --image IMG [options] [-- CMD ARG...]</c></summary>
@@ -66,6 +82,7 @@ public sealed class JobPutCommand : ClientCommand<JobPutSettings>
         var spec = new JobSpec { Image = s.Image };
         spec.Command.AddRange(context.Remaining.Raw);
         spec.Subscriptions.AddRange(s.Subscribe);
+        spec.Capabilities.AddRange(s.CapAdd);
         foreach (var (key, value) in Check(Parsing.Pairs(s.Env, "--env", '=', out var envError), envError))
         {
             spec.Env[key] = value;
@@ -114,6 +131,21 @@ public sealed class JobPutCommand : ClientCommand<JobPutSettings>
         if (s.Network is { } network)
         {
             spec.Network = network;
+        }
+
+        if (s.MaxQueued is { } maxQueued)
+        {
+            spec.MaxQueued = maxQueued;
+        }
+
+        if (s.User is { } user)
+        {
+            spec.User = user;
+        }
+
+        if (s.ReadOnly)
+        {
+            spec.ReadOnlyRootFilesystem = true;
         }
 
         var put = await client.PutJobAsync(s.Name, spec, ct);

@@ -75,6 +75,11 @@ public static class Output
             Row(grid, "subscriptions", string.Join(' ', j.Spec.Subscriptions));
         }
 
+        Row(grid, "maxQueued", j.Spec.MaxQueued == 0 ? "unlimited" : j.Spec.MaxQueued.ToString(Inv));
+        Row(grid, "capabilities", j.Spec.Capabilities.Count == 0 ? "(none)" : string.Join(' ', j.Spec.Capabilities));
+        Row(grid, "user", j.Spec.HasUser ? j.Spec.User : "(the image's)");
+        Row(grid, "readOnlyRootFilesystem", j.Spec.ReadOnlyRootFilesystem ? "yes" : "no");
+
         Row(grid, "updated", j.UpdatedAt.ToDateTimeOffset().ToString("u", Inv));
         return grid;
     }

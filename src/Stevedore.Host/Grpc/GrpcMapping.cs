@@ -23,6 +23,10 @@ public static class GrpcMapping
         Network = spec.HasNetwork ? spec.Network : null,
         Priority = spec.HasPriority ? spec.Priority : null,
         Subscriptions = spec.Subscriptions.Count == 0 ? null : spec.Subscriptions,
+        MaxQueued = spec.HasMaxQueued ? spec.MaxQueued : null,
+        Capabilities = spec.Capabilities.Count == 0 ? null : spec.Capabilities,
+        User = spec.HasUser ? spec.User : null,
+        ReadOnlyRootFilesystem = spec.HasReadOnlyRootFilesystem ? spec.ReadOnlyRootFilesystem : null,
     };
 
     public static TaskDraft ToDraft(V1.TaskInput? input) => input is null ? new TaskDraft() : new TaskDraft
@@ -50,9 +54,17 @@ public static class GrpcMapping
             RetryBackoff = job.Spec.RetryBackoff,
             Network = job.Spec.Network,
             Priority = job.Spec.Priority,
+            MaxQueued = job.Spec.MaxQueued,
+            ReadOnlyRootFilesystem = job.Spec.ReadOnlyRootFilesystem,
         };
+        if (job.Spec.User is { } user)
+        {
+            spec.User = user;
+        }
+
         spec.Command.AddRange(job.Spec.Command ?? []);
         spec.Subscriptions.AddRange(job.Spec.Subscriptions);
+        spec.Capabilities.AddRange(job.Spec.Capabilities);
         foreach (var (key, value) in job.Spec.Env)
         {
             spec.Env[key] = value;

@@ -86,8 +86,35 @@ public class CliTests(StevedoreServer server)
         FailedWith(3, await Stevedore("job", "get", job), job);
     }
 
+    [Fact]
+    public async Task JobPut_HardeningAndQueueFlags_RoundTrip_AndReachTheContainer()
+    {
+        var job = Names.Unique("clihard");
+        Succeeded(await Stevedore("job", "put", job, "--image", StevedoreServer.Image, "--max-queued", "7", "--cap-add", "kill", "--cap-add", "CAP_CHOWN",
+            "--user", "1000:1000", "--read-only", "--", "sh", "-c", "echo \"$(id -u):$(id -g)\"; touch /x 2>/dev/null || echo read-only"));
+        var got = JsonDocument.Parse((await Stevedore("job", "get", job, "-o", "json")).Stdout).RootElement;
+        Assert.Equal(7, got.GetProperty("maxQueued").GetInt64());
+        Assert.Equal(["CHOWN", "KILL"], got.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("1000:1000", got.GetProperty("user").GetString());
+        Assert.True(got.GetProperty("readOnlyRootFilesystem").GetBoolean());
+        var table = (await Stevedore("job", "get", job)).Stdout;
+        Assert.Contains("CHOWN KILL", table);
+        Assert.Contains("1000:1000", table);
+
+        var run = await Stevedore("task", "queue", job, "--wait");
+        Succeeded(run);
+        Assert.Equal("1000:1000\nread-only\n", run.Stdout);
+
+        // Without the flags the put takes the defaults again.
+        Succeeded(await Stevedore("job", "put", job, "--image", StevedoreServer.Image, "--", "true"));
+        got = JsonDocument.Parse((await Stevedore("job", "get", job, "-o", "json")).Stdout).RootElement;
+        Assert.Equal((0, 0, JsonValueKind.Null, false), (got.GetProperty("maxQueued").GetInt64(), got.GetProperty("capabilities").GetArrayLength(),
+            got.GetProperty("user").ValueKind, got.GetProperty("readOnlyRootFilesystem").GetBoolean()));
+    }
+
     [Theory]
     [InlineData("job", "list", "--bogus")]
+    [InlineData("job", "put", "x", "--image", "busybox", "--max-queued", "many")]
     [InlineData("job", "frobnicate")]
     [InlineData("task", "queue")]
     [InlineData("task", "list", "-o", "yaml")]
@@ -116,6 +143,9 @@ public class CliTests(StevedoreServer server)
     {
         FailedWith(4, await Stevedore("job", "put", "Bad_Name", "--image", StevedoreServer.Image), "name");
         FailedWith(4, await Stevedore("job", "put", Names.Unique("climem"), "--image", StevedoreServer.Image, "--memory", "1"), "memoryMb");
+        FailedWith(4, await Stevedore("job", "put", Names.Unique("clicap"), "--image", StevedoreServer.Image, "--cap-add", "SYS_ADMIN"), "capabilities[0]");
+        FailedWith(4, await Stevedore("job", "put", Names.Unique("cliuser"), "--image", StevedoreServer.Image, "--user", "a:b:c"), "user");
+        FailedWith(4, await Stevedore("job", "put", Names.Unique("cliqueued"), "--image", StevedoreServer.Image, "--max-queued", "-1"), "maxQueued");
         var job = await JobAsync("clirefuse", "true");
         var id = (await Stevedore("task", "queue", job)).Stdout.Trim();
         Succeeded(await Stevedore("task", "wait", id));

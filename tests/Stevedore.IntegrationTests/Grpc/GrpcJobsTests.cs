@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -52,6 +54,35 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         await GrpcAssert.RefusedAsync(StatusCode.NotFound, () => Jobs.DeleteJobAsync(new JobRequest { Name = name }).ResponseAsync);
     }
 
+    [Fact]
+    public async Task HardeningAndQueueFields_PutOverGrpc_ReadBackOverHttpAndGrpc()
+    {
+        var name = Names.Unique("ghard");
+        var spec = new JobSpec
+        {
+            Image = StevedoreServer.Image, MaxQueued = 5, Capabilities = { "kill", "CAP_CHOWN" }, User = "1000:1000", ReadOnlyRootFilesystem = true,
+        };
+        var put = await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = spec });
+        // Stored as the application layer keeps them: upper case, no CAP_ prefix, sorted.
+        Assert.Equal((5L, "CHOWN KILL", "1000:1000", true),
+            (put.Job.Spec.MaxQueued, string.Join(' ', put.Job.Spec.Capabilities), put.Job.Spec.User, put.Job.Spec.ReadOnlyRootFilesystem));
+
+        var overHttp = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}");
+        Assert.Equal(5, overHttp.GetProperty("maxQueued").GetInt32());
+        Assert.Equal(["CHOWN", "KILL"], overHttp.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("1000:1000", overHttp.GetProperty("user").GetString());
+        Assert.True(overHttp.GetProperty("readOnlyRootFilesystem").GetBoolean());
+
+        // A put without them takes the defaults again (a put replaces the definition), over both APIs.
+        var plain = await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = new JobSpec { Image = StevedoreServer.Image } });
+        Assert.Equal((0L, 0, false, false), (plain.Job.Spec.MaxQueued, plain.Job.Spec.Capabilities.Count, plain.Job.Spec.HasUser, plain.Job.Spec.ReadOnlyRootFilesystem));
+        var again = await Jobs.GetJobAsync(new JobRequest { Name = name });
+        Assert.False(again.Spec.HasUser);
+        overHttp = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}");
+        Assert.Equal((0, 0, JsonValueKind.Null, false), (overHttp.GetProperty("maxQueued").GetInt32(), overHttp.GetProperty("capabilities").GetArrayLength(),
+            overHttp.GetProperty("user").ValueKind, overHttp.GetProperty("readOnlyRootFilesystem").GetBoolean()));
+    }
+
     public static TheoryData<string, JobSpec, string> BadJobs => new()
     {
         { "Bad_Name", new JobSpec { Image = "busybox" }, "name" },
@@ -65,6 +96,11 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         { "ok-name", new JobSpec { Image = "busybox", Priority = 3 }, "priority" },
         { "ok-name", new JobSpec { Image = "busybox", Env = { ["STEVEDORE_X"] = "1" } }, "env.STEVEDORE_X" },
         { "ok-name", new JobSpec { Image = "busybox", Command = { "a\0b" } }, "command[0]" },
+        { "ok-name", new JobSpec { Image = "busybox", MaxQueued = -1 }, "maxQueued" },
+        { "ok-name", new JobSpec { Image = "busybox", Capabilities = { "CHOWN", "SYS_ADMIN" } }, "capabilities[1]" },
+        { "ok-name", new JobSpec { Image = "busybox", Capabilities = { "NOT_A_CAP" } }, "capabilities[0]" },
+        { "ok-name", new JobSpec { Image = "busybox", User = "1000\n" }, "user" },
+        { "ok-name", new JobSpec { Image = "busybox", User = "" }, "user" },
     };
 
     [Theory]

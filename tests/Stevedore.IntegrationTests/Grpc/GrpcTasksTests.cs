@@ -151,10 +151,10 @@ public sealed class GrpcTasksTests(StevedoreServer server) : IDisposable
     [Fact]
     public async Task AFullQueue_IsResourceExhausted()
     {
-        // maxQueued is set over HTTP (the gRPC JobSpec does not carry it yet); the refusal is the same over gRPC.
         var job = Names.Unique("gfull");
-        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" }, maxQueued = 1 });
-        await server.Http.PostAsync($"/v1/jobs/{job}/pause", null);
+        var jobs = new Jobs.JobsClient(_channel);
+        await jobs.PutJobAsync(new PutJobRequest { Name = job, Spec = new JobSpec { Image = StevedoreServer.Image, Command = { "true" }, MaxQueued = 1 } });
+        await jobs.PauseJobAsync(new JobRequest { Name = job });
         await Tasks.EnqueueAsync(new EnqueueRequest { Job = job, Task = new TaskInput() });
         await GrpcAssert.RefusedAsync(StatusCode.ResourceExhausted, () => Tasks.EnqueueAsync(new EnqueueRequest { Job = job, Task = new TaskInput() }).ResponseAsync);
     }
