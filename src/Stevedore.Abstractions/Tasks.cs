@@ -92,6 +92,8 @@ public sealed record TaskRecord
     [Id(19)] public int Partition { get; init; }
     [Id(20)] public bool CancelRequested { get; init; }
     [Id(21)] public int PayloadBytes { get; init; }
+    /// <summary>Attempts whose worker vanished without a word (their lease lapsed); past a few the task fails.</summary>
+    [Id(22)] public int LapsedLeases { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
@@ -131,6 +133,11 @@ public sealed record RunOutcome
     [Id(2)] public string? Error { get; init; }
     /// <summary>The worker could not see the attempt through (it shut down or died): run it again, not counted as a retry.</summary>
     [Id(3)] public bool WorkerLost { get; init; }
+    /// <summary>
+    /// Lost without a word: the worker stopped renewing the attempt's lease (its silo died). Unlike a worker that shut
+    /// down or a container engine that went away, this may be the task's own doing, so it counts toward a limit.
+    /// </summary>
+    [Id(4)] public bool LeaseLapsed { get; init; }
 }
 
 public enum CancelOutcome

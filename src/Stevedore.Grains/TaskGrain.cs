@@ -134,6 +134,7 @@ public sealed partial class TaskGrain(
             Status = TaskRunStatus.Failed,
             Error = $"worker lost: node {_task.Node} stopped renewing the lease of attempt {attempt}",
             WorkerLost = true,
+            LeaseLapsed = true,
         });
     }
 
