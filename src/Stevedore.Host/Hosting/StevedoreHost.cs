@@ -113,6 +113,7 @@ public static partial class StevedoreHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
 
         var app = builder.Build();
+        app.Use(Problems.RetryAfterOn503);
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
         {
