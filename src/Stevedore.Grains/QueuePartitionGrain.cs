@@ -115,19 +115,26 @@ public sealed partial class QueuePartitionGrain(
         var stale = _inflight.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
         var now = time.GetUtcNow();
         var ready = false;
-        foreach (var id in stale)
+        try
         {
-            _inflight.Remove(id);
-            if (await tasks.GetAsync(id, cancellationToken) is { Status: TaskRunStatus.Queued } task)
+            foreach (var id in stale)
             {
-                LogRecovered(logger, id);
-                ready |= _queue.Add(QueueEntry.For(task), now);
+                // Forgotten only once its state is known: with the store away, the next round tries again.
+                var task = await tasks.GetAsync(id, cancellationToken);
+                _inflight.Remove(id);
+                if (task is { Status: TaskRunStatus.Queued })
+                {
+                    LogRecovered(logger, id);
+                    ready |= _queue.Add(QueueEntry.For(task), now);
+                }
             }
         }
-
-        if (ready)
+        finally
         {
-            NotifyWorkers();
+            if (ready)
+            {
+                NotifyWorkers();
+            }
         }
 
         if (_inflight.Count == 0)

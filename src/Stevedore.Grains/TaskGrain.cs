@@ -28,13 +28,13 @@ public sealed partial class TaskGrain(
     {
         var now = time.GetUtcNow();
         var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
-        if (_task is not null)
-        {
-            _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
-        }
-
         if (started is null)
         {
+            if (_task is not null)
+            {
+                _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
+            }
+
             // Cancelled while leased, or gone: give the run slot back. A duplicate lease of a task that runs
             // already shares that run's slot, which must stay taken.
             if (_task?.Status != TaskRunStatus.Running)
@@ -46,6 +46,8 @@ public sealed partial class TaskGrain(
         }
 
         await SaveAsync(started, now + options.Value.LeaseDuration);
+        // Only now may the partition forget the lease: had the save failed, it offers the task again.
+        _ = GrainFactory.Partition(started.Partition).ConfirmAsync(started.Id);
         _runningJob = job;
         return new RunAssignment
         {

@@ -8,6 +8,10 @@ namespace Stevedore.Execution.Worker;
 /// lapsed elsewhere (their node died): kills their containers where this engine holds them, then tells their task
 /// grains, which queue them again. Every node does this, so it goes on while any node lives.
 /// </summary>
+/// <remarks>
+/// A node that could not reach the task store reaps nothing until it has reached it for a whole lease: while the
+/// store was away no node could renew, so every lease looks lapsed, and the live nodes need a round to renew theirs.
+/// </remarks>
 internal sealed partial class LeaseKeeper(
     ITaskStore tasks,
     IGrainFactory grains,
@@ -18,8 +22,11 @@ internal sealed partial class LeaseKeeper(
     string node,
     ILogger logger)
 {
+    private DateTimeOffset _reapFrom;
+
     public async Task RunAsync(CancellationToken stoppingToken)
     {
+        _reapFrom = time.GetUtcNow();
         using var timer = new PeriodicTimer(leaseDuration / 3, time);
         try
         {
@@ -32,6 +39,7 @@ internal sealed partial class LeaseKeeper(
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogLeaseLoopFailed(logger, ex, node);
+                    _reapFrom = time.GetUtcNow() + leaseDuration;
                 }
             }
         }
@@ -44,6 +52,11 @@ internal sealed partial class LeaseKeeper(
     {
         var now = time.GetUtcNow();
         await tasks.RenewLeasesAsync(running.TaskIds, now + leaseDuration, stoppingToken);
+        if (now < _reapFrom)
+        {
+            return;
+        }
+
         foreach (var lapsed in await tasks.FindLapsedLeasesAsync(now, 100, stoppingToken))
         {
             if (running.Contains(lapsed.Id))

@@ -84,7 +84,11 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         await WhenStartedAsync(stoppingToken);
         await RemoveOrphansAsync(stoppingToken);
         _self = _grains.CreateObjectReference<IWorkerObserver>(this);
-        await RegisterAsync();
+        if (!await RegisterUntilDoneAsync(stoppingToken))
+        {
+            return;
+        }
+
         _dispatcher.AllPending();
 
         using var dispatch = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopDispatch.Token);
@@ -153,6 +157,35 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStarted = _lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
+    }
+
+    /// <summary>
+    /// Registers the node, trying again while the cluster or its storage does not answer (a database restart, a
+    /// failover): a passing outage must not stop the silo. False when the host stops first.
+    /// </summary>
+    private async Task<bool> RegisterUntilDoneAsync(CancellationToken stoppingToken)
+    {
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                await RegisterAsync();
+                return true;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                LogRegisterRetry(_logger, ex, Node, i + 1);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 << Math.Min(i, 5))), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
     }
 
     private async Task RegisterAsync()
@@ -245,6 +278,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing the log of task {TaskId} failed; trying again.")]
     private static partial void LogFlushFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registering worker node {Node} failed (try {Try}); trying again shortly.")]
+    private static partial void LogRegisterRetry(ILogger logger, Exception ex, string node, int @try);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of worker node {Node} failed.")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, string node);

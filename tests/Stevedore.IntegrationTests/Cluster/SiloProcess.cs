@@ -127,6 +127,16 @@ public sealed class SiloProcess : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    public async Task WaitRunningAsync(string id, int seconds = 60)
+    {
+        var deadline = Stopwatch.StartNew();
+        while ((await GetTaskAsync(id)).GetProperty("status").GetString() != "running")
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(seconds), $"task {id} did not start in {seconds} s:\n{Output}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Waits until every task has ended (polling the API), and returns them.</summary>
     public async Task<List<JsonElement>> WaitAllEndedAsync(IEnumerable<string> ids, int seconds = 120)
     {
