@@ -60,67 +60,45 @@ public class PostgresOutageTests
     [Fact]
     public async Task DatabaseDownForAWhileDuringARun_LosesNoTask_AndTheSiloStaysUp()
     {
-        const int port = 55434;
-        await Scripts.RunAsync($"pg_instance start {port}");
-        try
+        await using var pg = await PrivatePostgres.StartAsync();
+        var connectionString = await pg.CreateDatabaseAsync();
+        await using var silo = await SiloProcess.StartAsync(connectionString, Names.Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:30");
+        var job = Names.Unique("outage");
+        await silo.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "sleep 4; echo survived" } });
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
         {
-            var server = $"Host=127.0.0.1;Port={port};Username=postgres";
-            var name = "outage_" + Guid.NewGuid().ToString("N")[..8];
-            await using (var admin = NpgsqlDataSource.Create(server))
-            {
-                await using var create = admin.CreateCommand($"CREATE DATABASE {name}");
-                await create.ExecuteNonQueryAsync();
-            }
-
-            var connectionString = $"{server};Database={name}";
-            await using (var data = NpgsqlDataSource.Create(connectionString))
-            {
-                await PostgresSchema.MigrateAsync(data);
-            }
-
-            NpgsqlConnection.ClearAllPools();
-            await using var silo = await SiloProcess.StartAsync(connectionString, Names.Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:30");
-            var job = Names.Unique("outage");
-            await silo.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "sleep 4; echo survived" } });
-            var ids = new List<string>();
-            for (var i = 0; i < 3; i++)
-            {
-                ids.Add(await silo.EnqueueAsync(job));
-            }
-
-            var deadline = Stopwatch.StartNew();
-            while ((await silo.GetTaskAsync(ids[0])).GetProperty("status").GetString() != "running")
-            {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30));
-                await Task.Delay(50);
-            }
-
-            await Scripts.RunAsync($"pg_instance stop {port}");
-            // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
-            var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
-            Assert.True(during.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.Accepted, $"{during.StatusCode}: {await during.Content.ReadAsStringAsync()}");
-            if (during.StatusCode == HttpStatusCode.Accepted)
-            {
-                ids.Add((await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(during.Content)).GetProperty("id").GetString()!);
-            }
-
-            var health = await silo.Http.GetAsync("/healthz");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-            Assert.Contains("postgres", await health.Content.ReadAsStringAsync());
-            await Task.Delay(TimeSpan.FromSeconds(6)); // the outage itself: nothing to wait for but time
-            Assert.False(silo.HasExited, silo.Output);
-            await Scripts.RunAsync($"pg_instance start {port}");
-
-            var tasks = await silo.WaitAllEndedAsync(ids, seconds: 180);
-            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/healthz")).StatusCode);
-            Assert.All(tasks, t => Assert.Equal("succeeded", t.GetProperty("status").GetString()));
-            Assert.False(silo.HasExited);
-            Assert.Contains("survived", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
+            ids.Add(await silo.EnqueueAsync(job));
         }
-        finally
+
+        var deadline = Stopwatch.StartNew();
+        while ((await silo.GetTaskAsync(ids[0])).GetProperty("status").GetString() != "running")
         {
-            await Scripts.RunAsync($"pg_instance stop {port} || true");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30));
+            await Task.Delay(50);
         }
+
+        await pg.StopAsync();
+        // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
+        var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
+        Assert.True(during.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.Accepted, $"{during.StatusCode}: {await during.Content.ReadAsStringAsync()}");
+        if (during.StatusCode == HttpStatusCode.Accepted)
+        {
+            ids.Add((await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(during.Content)).GetProperty("id").GetString()!);
+        }
+
+        var health = await silo.Http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("postgres", await health.Content.ReadAsStringAsync());
+        await Task.Delay(TimeSpan.FromSeconds(6)); // the outage itself: nothing to wait for but time
+        Assert.False(silo.HasExited, silo.Output);
+        await pg.StartAgainAsync();
+
+        var tasks = await silo.WaitAllEndedAsync(ids, seconds: 180);
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/healthz")).StatusCode);
+        Assert.All(tasks, t => Assert.Equal("succeeded", t.GetProperty("status").GetString()));
+        Assert.False(silo.HasExited);
+        Assert.Contains("survived", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
     }
 
     [Fact]
