@@ -37,22 +37,8 @@ public sealed class TaskService(
             return tooLarge;
         }
 
-        var now = time.GetUtcNow();
-        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf);
-        if (existing is not null)
-        {
-            return new EnqueueResult(existing, Existing: true);
-        }
-
-        await content.PutPayloadAsync(record.Id, draft.Payload);
-        if ((await tasks.InsertAsync([record])).Count > 0)
-        {
-            // A concurrent request with the same idempotency key stored the task first.
-            return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
-        }
-
-        await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
-        return new EnqueueResult(record, Existing: false);
+        var stored = await StoreAsync(job.Value!, [draft], retryOf);
+        return stored.Ok ? stored.Value![0] : stored.Error!;
     }
 
     /// <summary>Enqueues up to 1000 tasks of one job; all or none are accepted. Returns their ids in order.</summary>
@@ -91,34 +77,60 @@ public sealed class TaskService(
             }
         }
 
+        var stored = await StoreAsync(job.Value!, drafts, retryOf: null);
+        return stored.Ok ? stored.Value!.Select(r => r.Task.Id).ToList() : stored.Error!;
+    }
+
+    /// <summary>
+    /// Stores validated drafts as tasks — payloads first, then records with their idempotency keys in one atomic
+    /// insert — and hands the new ones to their partitions. A draft whose key is held (by an earlier task, or by an
+    /// earlier draft of the same call) answers with that task instead; the payload written for it is removed.
+    /// </summary>
+    private async Task<AppResult<IReadOnlyList<EnqueueResult>>> StoreAsync(JobInfo job, IReadOnlyList<TaskDraft> drafts, string? retryOf)
+    {
         var now = time.GetUtcNow();
-        var ids = new string[drafts.Count];
-        var fresh = new List<TaskRecord>(drafts.Count);
+        var records = new TaskRecord[drafts.Count];
         var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
         for (var i = 0; i < drafts.Count; i++)
         {
-            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null);
-            ids[i] = existing?.Id ?? record.Id;
-            if (existing is null)
-            {
-                fresh.Add(record);
-                payloads.Add(new(record.Id, drafts[i].Payload));
-            }
+            records[i] = NewRecord(job, drafts[i], now, retryOf);
+            payloads.Add(new(records[i].Id, drafts[i].Payload));
         }
 
         await content.PutPayloadsAsync(payloads);
-        var existed = await tasks.InsertAsync(fresh);
-        if (existed.Count > 0)
+        var standIns = await tasks.InsertAsync(records, now - _options.IdempotencyWindow);
+        var results = new EnqueueResult[drafts.Count];
+        var fresh = new List<TaskRecord>(drafts.Count);
+        var notStored = new List<string>();
+        for (var i = 0; i < records.Length; i++)
         {
-            // Stored first by a concurrent request with the same idempotency key, which also queues them.
-            var skip = existed.ToHashSet(StringComparer.Ordinal);
-            fresh.RemoveAll(t => skip.Contains(t.Id));
+            if (standIns[i] is not { } holder)
+            {
+                fresh.Add(records[i]);
+                results[i] = new EnqueueResult(records[i], Existing: false);
+                continue;
+            }
+
+            notStored.Add(records[i].Id);
+            var existing = Array.FindIndex(records, 0, i, r => r.Id == holder) is var earlier and >= 0
+                ? records[earlier]
+                : await tasks.GetAsync(holder);
+            if (existing is null)
+            {
+                return AppError.Conflict(
+                    $"idempotencyKey '{drafts[i].IdempotencyKey}' belongs to task {holder}, which no longer exists; send the task with a new key.");
+            }
+
+            results[i] = new EnqueueResult(existing, Existing: true);
         }
 
-        await Task.WhenAll(fresh
-            .GroupBy(t => t.Partition)
-            .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
-        return ids;
+        if (notStored.Count > 0)
+        {
+            await content.DeletePayloadsAsync(notStored);
+        }
+
+        await QueueAsync(fresh);
+        return results;
     }
 
     public async Task<AppResult<TaskRecord>> GetAsync(string id)
@@ -262,25 +274,16 @@ public sealed class TaskService(
         }
     }
 
-    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    /// <summary>Hands newly stored tasks to their queue partitions.</summary>
+    private Task QueueAsync(List<TaskRecord> fresh) =>
+        Task.WhenAll(fresh
+            .GroupBy(t => t.Partition)
+            .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+
+    private TaskRecord NewRecord(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
     {
         var id = TaskIds.New(now);
-        if (draft.IdempotencyKey is { } key)
-        {
-            var holder = await tasks.ClaimIdempotencyKeyAsync(job.Name, key, id, now, now - _options.IdempotencyWindow);
-            if (holder is not null)
-            {
-                if (await tasks.GetAsync(holder) is { } existing)
-                {
-                    return (existing, existing);
-                }
-
-                // The key was claimed but its task never got stored (the caller's earlier request died midway): make it now.
-                id = holder;
-            }
-        }
-
-        var record = new TaskRecord
+        return new TaskRecord
         {
             Id = id,
             Job = job.Name,
@@ -297,7 +300,6 @@ public sealed class TaskService(
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
         };
-        return (record, null);
     }
 
     private AppError? TooLarge(TaskDraft draft, string field) =>

@@ -36,6 +36,18 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task DeletePayloadsAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        if (taskIds.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = db.CreateCommand("DELETE FROM stevedore_payloads WHERE task_id = ANY($1)");
+        command.Parameters.AddWithValue(taskIds.ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     // Workers read one payload and write one result per task; concurrent calls share a statement.
     public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>
         _payloadReads.RunAsync(taskId);

@@ -17,6 +17,9 @@ public interface ITaskContentStore
     Task PutPayloadsAsync(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> payloads, CancellationToken cancellationToken = default);
     Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes payloads written for tasks that were never stored (their idempotency key was taken).</summary>
+    Task DeletePayloadsAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default);
+
     Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default);
     Task<ReadOnlyMemory<byte>?> GetResultAsync(string taskId, CancellationToken cancellationToken = default);
 

@@ -6,8 +6,15 @@ namespace Stevedore.Storage;
 /// </summary>
 public interface ITaskStore
 {
-    /// <summary>Inserts new task records; returns the ids of those that existed already (and were left as they were).</summary>
-    Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Inserts new task records. A task with an idempotency key is stored only together with its claim on the key
+    /// (per job; a claim made before <paramref name="keysNotBefore"/> has lapsed and is taken over), atomically: a
+    /// stored task always holds its key, a key never maps to two tasks, and a claim never outlives a failed insert.
+    /// Returns, per task in order, null when it was stored, or the id of the task standing in its place — its own id
+    /// when a task with that id existed already (left as it was), or the id of the task holding its key (also when
+    /// that is an earlier task of the same call).
+    /// </summary>
+    Task<IReadOnlyList<string?>> InsertAsync(IReadOnlyList<TaskRecord> tasks, DateTimeOffset keysNotBefore, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes a task's record. A running task keeps its lease unless <paramref name="leaseUntil"/> sets a new one;
@@ -28,12 +35,6 @@ public interface ITaskStore
 
     /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
     Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Claims an idempotency key for <paramref name="taskId"/>. Returns null when claimed, or the id of the task that
-    /// holds the key already (claims older than <paramref name="notBefore"/> have lapsed and are taken over).
-    /// </summary>
-    Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default);
 }
 
 public sealed record TaskQuery

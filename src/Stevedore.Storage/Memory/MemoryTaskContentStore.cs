@@ -28,6 +28,16 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
     public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_payloads.TryGetValue(taskId, out var p) ? p : (ReadOnlyMemory<byte>?)null);
 
+    public Task DeletePayloadsAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        foreach (var id in taskIds)
+        {
+            _payloads.TryRemove(id, out _);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task PutResultAsync(string taskId, ReadOnlyMemory<byte> result, CancellationToken cancellationToken = default)
     {
         _results[taskId] = result;

@@ -12,22 +12,38 @@ public sealed class MemoryTaskStore : ITaskStore
     private readonly ConcurrentDictionary<string, long[]> _counts = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
 
-    public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string?>> InsertAsync(IReadOnlyList<TaskRecord> tasks, DateTimeOffset keysNotBefore, CancellationToken cancellationToken = default)
     {
-        List<string>? existing = null;
-        foreach (var task in tasks)
+        var standIns = new string?[tasks.Count];
+        // One lock over claims and inserts: a key and its task appear together or not at all.
+        lock (_keyLock)
         {
-            if (!_tasks.TryAdd(task.Id, task))
+            for (var i = 0; i < tasks.Count; i++)
             {
-                (existing ??= []).Add(task.Id);
-            }
-            else
-            {
+                var task = tasks[i];
+                if (_tasks.ContainsKey(task.Id))
+                {
+                    standIns[i] = task.Id;
+                    continue;
+                }
+
+                if (task.IdempotencyKey is { } key)
+                {
+                    if (_keys.TryGetValue((task.Job, key), out var held) && held.At >= keysNotBefore)
+                    {
+                        standIns[i] = held.TaskId;
+                        continue;
+                    }
+
+                    _keys[(task.Job, key)] = (task.Id, task.CreatedAt);
+                }
+
+                _tasks[task.Id] = task;
                 Count(task.Job, task.Status, +1);
             }
         }
 
-        return Task.FromResult<IReadOnlyList<string>>(existing ?? []);
+        return Task.FromResult<IReadOnlyList<string?>>(standIns);
     }
 
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
@@ -118,18 +134,4 @@ public sealed class MemoryTaskStore : ITaskStore
             .Where(t => t.Job == job && t.Status == TaskRunStatus.Running)
             .Select(t => t.Id)
             .ToList());
-
-    public Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default)
-    {
-        lock (_keyLock)
-        {
-            if (_keys.TryGetValue((job, key), out var held) && held.At >= notBefore)
-            {
-                return Task.FromResult<string?>(held.TaskId);
-            }
-
-            _keys[(job, key)] = (taskId, now);
-            return Task.FromResult<string?>(null);
-        }
-    }
 }

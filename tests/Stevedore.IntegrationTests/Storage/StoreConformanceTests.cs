@@ -13,6 +13,8 @@ public abstract class StoreConformanceTests
     protected abstract ITaskContentStore Content { get; }
 
     private static readonly DateTimeOffset s_now = new(2026, 3, 4, 5, 6, 7, 890, TimeSpan.Zero);
+    /// <summary>Idempotency claims made before this have lapsed (the window is a day).</summary>
+    private static readonly DateTimeOffset s_lapsed = s_now.AddHours(-24);
 
     private static TaskRecord NewTask(string job, TaskRunStatus status = TaskRunStatus.Queued, int partition = 0, Dictionary<string, string>? labels = null) => new()
     {
@@ -48,7 +50,7 @@ public abstract class StoreConformanceTests
             PayloadBytes = 12,
             Attempts = [new AttemptRecord { Number = 1, Node = "n", StartedAt = s_now, FinishedAt = s_now.AddSeconds(1), Status = TaskRunStatus.Failed, ExitCode = 3, Error = "e" }],
         };
-        Assert.Empty(await Tasks.InsertAsync([task]));
+        Assert.Equal([null], await Tasks.InsertAsync([task], s_lapsed));
 
         var read = (await Tasks.GetAsync(task.Id))!;
 
@@ -67,12 +69,12 @@ public abstract class StoreConformanceTests
     public async Task Insert_LeavesExistingTasksAlone_AndSaysWhichExisted()
     {
         var first = NewTask(UniqueJob());
-        await Tasks.InsertAsync([first]);
+        await Tasks.InsertAsync([first], s_lapsed);
         var second = NewTask(first.Job);
 
-        var existed = await Tasks.InsertAsync([first with { Error = "changed" }, second]);
+        var existed = await Tasks.InsertAsync([first with { Error = "changed" }, second], s_lapsed);
 
-        Assert.Equal([first.Id], existed);
+        Assert.Equal([first.Id, null], existed);
         Assert.Null((await Tasks.GetAsync(first.Id))!.Error);
         Assert.NotNull(await Tasks.GetAsync(second.Id));
     }
@@ -83,7 +85,7 @@ public abstract class StoreConformanceTests
         var job = UniqueJob();
         var running = NewTask(job, TaskRunStatus.Running) with { Attempt = 1 };
         var other = NewTask(job, TaskRunStatus.Running) with { Attempt = 1 };
-        await Tasks.InsertAsync([running with { Status = TaskRunStatus.Queued }, other with { Status = TaskRunStatus.Queued }]);
+        await Tasks.InsertAsync([running with { Status = TaskRunStatus.Queued }, other with { Status = TaskRunStatus.Queued }], s_lapsed);
         await Tasks.UpdateAsync(running, s_now.AddSeconds(10));
         await Tasks.UpdateAsync(other, s_now.AddSeconds(10));
 
@@ -107,7 +109,7 @@ public abstract class StoreConformanceTests
         var tasks = Enumerable.Range(0, 5)
             .Select(i => NewTask(job, i < 3 ? TaskRunStatus.Queued : TaskRunStatus.Failed, labels: new() { ["n"] = (i % 2).ToString(System.Globalization.CultureInfo.InvariantCulture) }))
             .ToList();
-        await Tasks.InsertAsync(tasks);
+        await Tasks.InsertAsync(tasks, s_lapsed);
 
         var page = await Tasks.QueryAsync(new TaskQuery { Job = job, Limit = 2 });
         Assert.Equal([tasks[4].Id, tasks[3].Id], page.Items.Select(t => t.Id));
@@ -135,7 +137,7 @@ public abstract class StoreConformanceTests
         var queued = NewTask(job, partition: partition) with { RunAfter = s_now.AddMinutes(1) };
         var running = NewTask(job, TaskRunStatus.Running, partition);
         var elsewhere = NewTask(job, partition: partition + 1);
-        await Tasks.InsertAsync([queued, running, elsewhere]);
+        await Tasks.InsertAsync([queued, running, elsewhere], s_lapsed);
 
         var entries = await Tasks.LoadQueuedAsync(partition);
         Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], entries);
@@ -143,14 +145,53 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
-    public async Task IdempotencyKey_IsClaimedOnce_PerJob_UntilItLapses()
+    public async Task IdempotencyKey_IsHeldByTheFirstTaskStored_PerJob_UntilItLapses()
     {
         var job = UniqueJob();
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t1", s_now, s_now.AddHours(-24)));
-        Assert.Equal("t1", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t2", s_now.AddHours(1), s_now.AddHours(-23)));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(UniqueJob(), "k", "t3", s_now, s_now.AddHours(-24)));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t4", s_now.AddHours(25), s_now.AddHours(1)));
-        Assert.Equal("t4", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t5", s_now.AddHours(26), s_now.AddHours(2)));
+        var first = NewTask(job) with { IdempotencyKey = "k" };
+        var again = NewTask(job) with { IdempotencyKey = "k" };
+        var otherJob = NewTask(UniqueJob()) with { IdempotencyKey = "k" };
+        var unkeyed = NewTask(job);
+
+        Assert.Equal([null], await Tasks.InsertAsync([first], s_lapsed));
+        Assert.Equal([first.Id, null, null], await Tasks.InsertAsync([again, otherJob, unkeyed], s_lapsed));
+        Assert.Null(await Tasks.GetAsync(again.Id));
+        Assert.NotNull(await Tasks.GetAsync(otherJob.Id));
+
+        // A day later the claim has lapsed: the key goes to a new task.
+        var later = NewTask(job) with { IdempotencyKey = "k", CreatedAt = s_now.AddHours(25) };
+        Assert.Equal([null], await Tasks.InsertAsync([later], s_now.AddHours(1)));
+        Assert.Equal([later.Id], await Tasks.InsertAsync([NewTask(job) with { IdempotencyKey = "k", CreatedAt = s_now.AddHours(26) }], s_now.AddHours(2)));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_TwiceInOneCall_StoresOneTask_AndNamesItForTheOther()
+    {
+        var job = UniqueJob();
+        var a = NewTask(job) with { IdempotencyKey = "same" };
+        var b = NewTask(job) with { IdempotencyKey = "same" };
+        var c = NewTask(job) with { IdempotencyKey = "another" };
+
+        Assert.Equal([null, a.Id, null], await Tasks.InsertAsync([a, b, c], s_lapsed));
+        Assert.NotNull(await Tasks.GetAsync(a.Id));
+        Assert.Null(await Tasks.GetAsync(b.Id));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_ClaimedConcurrently_GoesToExactlyOneTask()
+    {
+        var job = UniqueJob();
+        var contenders = Enumerable.Range(0, 12)
+            .Select(i => new[] { NewTask(job) with { IdempotencyKey = "race" }, NewTask(job) with { IdempotencyKey = $"own-{i}" } })
+            .ToList();
+
+        var answers = await Task.WhenAll(contenders.Select(pair => Tasks.InsertAsync(pair, s_lapsed)));
+
+        var winners = contenders.Where((_, i) => answers[i][0] is null).Select(pair => pair[0].Id).ToList();
+        var winner = Assert.Single(winners);
+        Assert.All(answers, a => Assert.True(a[0] is null || a[0] == winner));
+        Assert.All(answers, a => Assert.Null(a[1]));
+        Assert.Equal(contenders.Count + 1, (await Tasks.CountByStatusAsync(job))[TaskRunStatus.Queued]);
     }
 
     [Fact]
@@ -187,6 +228,9 @@ public abstract class StoreConformanceTests
         Assert.Equal("héllo", Encoding.UTF8.GetString((await Content.GetPayloadAsync(id))!.Value.Span));
         Assert.Equal(0, (await Content.GetPayloadAsync(other))!.Value.Length);
         Assert.Null(await Content.GetPayloadAsync(TaskIds.New(s_now)));
+        await Content.DeletePayloadsAsync([other]);
+        Assert.Null(await Content.GetPayloadAsync(other));
+        Assert.NotNull(await Content.GetPayloadAsync(id));
 
         Assert.Null(await Content.GetResultAsync(id));
         await Content.PutResultAsync(id, "r"u8.ToArray());
