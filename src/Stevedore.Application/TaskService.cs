@@ -7,7 +7,7 @@ namespace Stevedore.Application;
 public sealed record EnqueueResult(TaskRecord Task, bool Existing);
 
 /// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
-public sealed class TaskService(
+public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
     ITaskContentStore content,

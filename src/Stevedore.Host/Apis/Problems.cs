@@ -46,8 +46,8 @@ public static class Problems
     }
 
     /// <summary>
-    /// Failures that pass: storage or a silo that does not answer for the moment, and the messages Orleans rejects
-    /// while the cluster moves grains off a silo that died.
+    /// Storage or cluster did not answer for the moment — a database restart, or the messages Orleans rejects while
+    /// the cluster moves grains off a silo that died: the caller may try again (503, gRPC UNAVAILABLE).
     /// </summary>
     public static bool IsUnavailable(Exception exception)
     {
