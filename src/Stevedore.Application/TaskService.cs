@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
@@ -13,7 +14,8 @@ public sealed partial class TaskService(
     ITaskContentStore content,
     ITaskEvents events,
     IOptions<QueueOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<TaskService> logger)
 {
     private readonly QueueOptions _options = options.Value;
 
@@ -274,11 +276,32 @@ public sealed partial class TaskService(
         }
     }
 
-    /// <summary>Hands newly stored tasks to their queue partitions.</summary>
-    private Task QueueAsync(List<TaskRecord> fresh) =>
-        Task.WhenAll(fresh
+    /// <summary>
+    /// Hands newly stored tasks to their queue partitions. They are stored, so they will run whatever happens here:
+    /// a partition that cannot be reached now finds them when it reconciles with the task store
+    /// (<see cref="QueueOptions.ReconcileInterval"/>), and the caller is told they were accepted — a refusal would
+    /// make it send them again, as duplicates.
+    /// </summary>
+    private async Task QueueAsync(List<TaskRecord> fresh)
+    {
+        var deliveries = fresh
             .GroupBy(t => t.Partition)
-            .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+            .Select(async g =>
+            {
+                try
+                {
+                    await grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList());
+                }
+                catch (Exception ex)
+                {
+                    LogDeliveryFailed(logger, ex, g.Count(), g.Key);
+                }
+            });
+        await Task.WhenAll(deliveries);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} stored tasks did not reach queue partition {Partition}; it picks them up when it next reconciles with the task store.")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception ex, int count, int partition);
 
     private TaskRecord NewRecord(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
     {

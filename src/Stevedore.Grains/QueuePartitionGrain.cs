@@ -26,15 +26,50 @@ public sealed partial class QueuePartitionGrain(
     private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
+    // The task store has been compared with this partition up to here (the store's clock).
+    private DateTimeOffset _reconciledUntil;
 
     private int Partition => (int)this.GetPrimaryKeyLong();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var entry in await tasks.LoadQueuedAsync(Partition, cancellationToken))
+        var loaded = await tasks.LoadQueuedSinceAsync(Partition, DateTimeOffset.MinValue, TimeSpan.Zero, cancellationToken);
+        foreach (var entry in loaded.Entries)
         {
             _queue.Add(entry, now);
+        }
+
+        // Inserts still open as the partition read are found by the first reconciliation.
+        var interval = options.Value.ReconcileInterval;
+        _reconciledUntil = loaded.Until - interval;
+        this.RegisterGrainTimer(ReconcileAsync, interval, interval);
+        ArmDueTimer();
+    }
+
+    /// <summary>
+    /// Adds the queued tasks that never reached this partition: stored, but the call that should have brought them
+    /// here failed (a failover, a timeout) or its caller died in between. Each task is looked at once, a little
+    /// after it became queued, so the cost follows the rate of tasks, not the length of the queue.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var window = await tasks.LoadQueuedSinceAsync(Partition, _reconciledUntil, options.Value.ReconcileInterval, cancellationToken);
+        var now = time.GetUtcNow();
+        var ready = false;
+        foreach (var entry in window.Entries)
+        {
+            if (!_queue.Contains(entry.TaskId) && !_inflight.ContainsKey(entry.TaskId))
+            {
+                LogReconciled(logger, entry.TaskId);
+                ready |= _queue.Add(entry, now);
+            }
+        }
+
+        _reconciledUntil = window.Until;
+        if (ready)
+        {
+            NotifyWorkers();
         }
 
         ArmDueTimer();
@@ -218,6 +253,9 @@ public sealed partial class QueuePartitionGrain(
         ArmDueTimer();
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was queued but had not reached its partition: it is queued there now.")]
+    private static partial void LogReconciled(ILogger logger, string taskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was leased but never started: offering it again.")]
     private static partial void LogRecovered(ILogger logger, string taskId);

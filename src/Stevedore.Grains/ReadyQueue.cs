@@ -25,6 +25,8 @@ internal sealed class ReadyQueue
     private readonly Dictionary<string, QueueEntry> _byId = new(StringComparer.Ordinal);
 
     public int ReadyCount => _ready.Count;
+
+    public bool Contains(string taskId) => _byId.ContainsKey(taskId);
     public int Count => _byId.Count;
     public DateTimeOffset? NextDueAt => _delayed.Count > 0 ? _delayed.Min.RunAfter : null;
 

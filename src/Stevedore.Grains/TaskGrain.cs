@@ -69,18 +69,35 @@ public sealed partial class TaskGrain(
         var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
         if (finished is null)
         {
-            LogStaleOutcome(logger, _task.Id, attempt, _task.Attempt, _task.Status);
+            if (_task.Attempt == attempt && _task.Status != TaskRunStatus.Running)
+            {
+                // The report is tried again after its first try was saved: what follows the save may not have happened.
+                await AfterAttemptAsync(_task);
+            }
+            else
+            {
+                LogStaleOutcome(logger, _task.Id, attempt, _task.Attempt, _task.Status);
+            }
+
             return _task;
         }
 
         await SaveAsync(finished);
-        await GrainFactory.Job(finished.Job).ReleaseAsync(finished.Id);
-        if (finished.Status == TaskRunStatus.Queued)
-        {
-            await GrainFactory.Partition(finished.Partition).EnqueueAsync([QueueEntry.For(finished)]);
-        }
-
+        await AfterAttemptAsync(finished);
         return finished;
+    }
+
+    /// <summary>
+    /// Gives the job's run slot back and, when the task runs again, hands it to its partition. Both are harmless to
+    /// repeat; when one fails the caller reports again, and a partition would find the task when it reconciles.
+    /// </summary>
+    private async Task AfterAttemptAsync(TaskRecord task)
+    {
+        await GrainFactory.Job(task.Job).ReleaseAsync(task.Id);
+        if (task.Status == TaskRunStatus.Queued)
+        {
+            await GrainFactory.Partition(task.Partition).EnqueueAsync([QueueEntry.For(task)]);
+        }
     }
 
     public async Task<CancelResult> CancelAsync()

@@ -197,7 +197,8 @@ public sealed class PostgresTaskStore : ITaskStore
             "AS u(id, status, priority, run_after, record, lease)), " +
             "locked AS (SELECT t.id FROM stevedore_tasks t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR UPDATE) " +
             "UPDATE stevedore_tasks AS t SET status = u.status, priority = u.priority, run_after = u.run_after, record = u.record, " +
-            "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END " +
+            "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END, " +
+            "queued_at = CASE WHEN u.status = 0 AND t.status <> 0 THEN now() ELSE t.queued_at END " +
             "FROM u WHERE t.id = u.id AND t.id IN (SELECT id FROM locked)");
         command.Parameters.AddWithValue(last.Select(u => u.Task.Id).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Status).ToArray());
@@ -291,19 +292,31 @@ public sealed class PostgresTaskStore : ITaskStore
         return counts;
     }
 
-    public async Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default)
+    public async Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default)
     {
-        await using var command = db.CreateCommand("SELECT id, job, priority, run_after FROM stevedore_tasks WHERE partition = $1 AND status = 0");
+        // The window ends at the database's own clock, which also stamps queued_at; a task's stamp is its
+        // transaction's start, so the settle time covers transactions that were still open.
+        await using var command = db.CreateCommand(
+            "WITH w AS (SELECT now() - $3::interval AS until) " +
+            "SELECT w.until, t.id, t.job, t.priority, t.run_after FROM w LEFT JOIN stevedore_tasks t " +
+            "ON t.partition = $1 AND t.status = 0 AND t.queued_at >= $2 AND t.queued_at < w.until");
         command.Parameters.AddWithValue(partition);
+        command.Parameters.AddWithValue(since == DateTimeOffset.MinValue ? DateTime.MinValue : since.UtcDateTime);
+        command.Parameters.AddWithValue(settle);
         var entries = new List<QueueEntry>();
+        var until = since;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            DateTimeOffset? runAfter = reader.IsDBNull(3) ? null : new DateTimeOffset(reader.GetDateTime(3), TimeSpan.Zero);
-            entries.Add(new QueueEntry(reader.GetString(0), reader.GetString(1), reader.GetInt16(2), runAfter));
+            until = new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
+            if (!reader.IsDBNull(1))
+            {
+                DateTimeOffset? runAfter = reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero);
+                entries.Add(new QueueEntry(reader.GetString(1), reader.GetString(2), reader.GetInt16(3), runAfter));
+            }
         }
 
-        return entries;
+        return new QueuedWindow(entries, until);
     }
 
     public async Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default)

@@ -30,8 +30,13 @@ public interface ITaskStore
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
 
-    /// <summary>Queued tasks of one partition, to rebuild it when it activates.</summary>
-    Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Queued tasks of one partition that became queued (were inserted, or went back to the queue) at or after
+    /// <paramref name="since"/> and before <see cref="QueuedWindow.Until"/> = the store's now minus
+    /// <paramref name="settle"/>: a partition rebuilds itself with everything (since = <see cref="DateTimeOffset.MinValue"/>,
+    /// settle zero), then reconciles window after window, each task once, to find those whose delivery to it failed.
+    /// </summary>
+    Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default);
 
     /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
     Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
@@ -46,5 +51,8 @@ public sealed record TaskQuery
     /// <summary>Ids sort by creation time; the page holds tasks with ids below the cursor.</summary>
     public string? Cursor { get; init; }
 }
+
+/// <summary>Queued tasks found in a window, and where the window ended (the next one starts there).</summary>
+public sealed record QueuedWindow(IReadOnlyList<QueueEntry> Entries, DateTimeOffset Until);
 
 public sealed record TaskPage(IReadOnlyList<TaskRecord> Items, string? NextCursor);

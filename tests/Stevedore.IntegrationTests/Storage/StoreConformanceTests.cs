@@ -139,9 +139,37 @@ public abstract class StoreConformanceTests
         var elsewhere = NewTask(job, partition: partition + 1);
         await Tasks.InsertAsync([queued, running, elsewhere], s_lapsed);
 
-        var entries = await Tasks.LoadQueuedAsync(partition);
-        Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], entries);
+        var all = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], all.Entries);
         Assert.Equal([running.Id], await Tasks.LoadRunningAsync(job));
+    }
+
+    [Fact]
+    public async Task LoadQueuedSince_FindsEachTaskInOneWindowAfterItBecameQueued_AgainWhenItGoesBackToTheQueue()
+    {
+        var job = UniqueJob();
+        var partition = Random.Shared.Next(1000, 1_000_000);
+        var settled = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        var task = NewTask(job, partition: partition);
+        await Tasks.InsertAsync([task], s_lapsed);
+
+        // A window that ends before the task was queued does not hold it; of the windows after, exactly one does.
+        var early = await Tasks.LoadQueuedSinceAsync(partition, settled.Until, TimeSpan.FromHours(1));
+        Assert.Empty(early.Entries);
+        Assert.True(early.Until < settled.Until);
+        var first = await Tasks.LoadQueuedSinceAsync(partition, settled.Until, TimeSpan.Zero);
+        var second = await Tasks.LoadQueuedSinceAsync(partition, first.Until, TimeSpan.Zero);
+        Assert.Equal([task.Id], first.Entries.Concat(second.Entries).Select(e => e.TaskId));
+
+        // Started: in no window. Back in the queue after its attempt: in a window after that.
+        var running = task with { Status = TaskRunStatus.Running, Attempt = 1 };
+        await Tasks.UpdateAsync(running, s_now.AddMinutes(1));
+        var whileRunning = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        Assert.Empty(whileRunning.Entries);
+        await Tasks.UpdateAsync(running with { Status = TaskRunStatus.Queued, RunAfter = s_now.AddMinutes(5) });
+        var requeued = await Tasks.LoadQueuedSinceAsync(partition, second.Until, TimeSpan.Zero);
+        var later = await Tasks.LoadQueuedSinceAsync(partition, requeued.Until, TimeSpan.Zero);
+        Assert.Equal([new QueueEntry(task.Id, job, 1, s_now.AddMinutes(5))], requeued.Entries.Concat(later.Entries));
     }
 
     [Fact]

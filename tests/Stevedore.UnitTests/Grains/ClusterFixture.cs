@@ -71,10 +71,34 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Stevedore:Worker:Driver"] = "fake",
                 ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Stevedore:Worker:Node"] = "test-node",
+                ["Stevedore:Queue:ReconcileInterval"] = "00:00:01",
+                ["Stevedore:Queue:LeaseConfirmTimeout"] = "00:00:02",
             }).Build();
             siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.AddIncomingGrainCallFilter<UndeliverableFilter>();
             siloBuilder.Services.AddStevedore(config);
         }
+    }
+}
+
+/// <summary>
+/// Fault injection: calls that hand tasks of a job named <c>undeliverable-…</c> to a queue partition fail, as they do
+/// when the partition's silo has just died.
+/// </summary>
+public sealed class UndeliverableFilter : IIncomingGrainCallFilter
+{
+    public const string JobPrefix = "undeliverable-";
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Request.GetArgumentCount() > 0
+            && context.Request.GetArgument(0) is IReadOnlyList<QueueEntry> entries
+            && entries.Any(e => e.Job.StartsWith(JobPrefix, StringComparison.Ordinal)))
+        {
+            throw new TimeoutException($"(injected) the queue partition did not answer a call for {entries[0].Job}");
+        }
+
+        return context.Invoke();
     }
 }
 

@@ -54,4 +54,17 @@ public class LostWorkerTests(ClusterFixture fx)
         Assert.Contains($"lost {TaskTransitions.MaxLapsedLeases} times", done.Error);
         Assert.Contains("gone-node", done.Error);
     }
+
+    [Fact]
+    public async Task ARunSlotWhoseReleaseNeverCame_IsFreedAgain()
+    {
+        await fx.PutJobAsync("leaky", new JobDraft { Image = "fake/ok", MaxConcurrency = 1 });
+        // A slot taken for a task whose report was lost with its silo: no such task runs.
+        var phantom = TaskIds.New(DateTimeOffset.UtcNow);
+        Assert.Equal(AcquireOutcome.Acquired, (await fx.Cluster.Client.GetGrain<IJobGrain>("leaky").TryAcquireAsync(phantom, 0)).Outcome);
+
+        var task = await fx.EnqueueAsync("leaky");
+
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(task.Id, seconds: 30)).Status);
+    }
 }
