@@ -1,11 +1,16 @@
+using Microsoft.Extensions.Options;
+using Stevedore.Options;
 using Stevedore.Storage;
 
 namespace Stevedore.Application;
 
 public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, long> Counts, int RunningNow, long QueuedNow);
 
-/// <summary>Jobs, as every front end (HTTP, gRPC, CLI) sees them.</summary>
-public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks)
+/// <summary>
+/// Jobs, as every front end (HTTP, gRPC, CLI) sees them. A change (PUT, pause, resume, delete) answers only once
+/// every queue partition has fenced the old definition, so no task starts with it afterwards.
+/// </summary>
+public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time)
 {
     public async Task<AppResult<PutJobResult>> PutAsync(string name, JobDraft draft)
     {
@@ -21,7 +26,9 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return AppError.Invalid(errors);
         }
 
-        return await grains.Job(name).PutAsync(spec);
+        var put = await grains.Job(name).PutAsync(spec);
+        await FenceAsync(name, put.Job);
+        return put;
     }
 
     public async Task<AppResult<JobInfo>> GetAsync(string name)
@@ -44,6 +51,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return NotFound(name);
         }
 
+        await FenceAsync(name, job: null);
         return true;
     }
 
@@ -55,7 +63,35 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
         }
 
         var job = await grains.Job(name).SetPausedAsync(paused);
-        return job is null ? NotFound(name) : job;
+        if (job is null)
+        {
+            return NotFound(name);
+        }
+
+        await FenceAsync(name, job);
+        return job;
+    }
+
+    /// <summary>
+    /// Tells every partition the job's new state (<paramref name="job"/>, null when deleted), then waits for the
+    /// starts they admitted with the old one to be recorded: a task grain answers only after its start in progress.
+    /// A partition whose silo just died is tried again, on the silo it moves to.
+    /// </summary>
+    private async Task FenceAsync(string name, JobInfo? job)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var admitted = await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.Partition(p).FenceAsync(name, job)));
+                await Task.WhenAll(admitted.SelectMany(ids => ids).Select(id => grains.GetGrain<ITaskGrain>(id).GetAsync()));
+                return;
+            }
+            catch (Exception ex) when (attempt < 3 && ex is not OperationCanceledException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time);
+            }
+        }
     }
 
     public async Task<AppResult<JobStats>> StatsAsync(string name, CancellationToken cancellationToken = default)

@@ -22,7 +22,8 @@ public sealed partial class QueuePartitionGrain(
     private readonly Dictionary<string, JobInfo> _passes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
     // Leased tasks not yet confirmed by their task grain; a worker that died after leasing leaves them here.
-    private readonly Dictionary<string, DateTimeOffset> _inflight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (QueueEntry Entry, DateTimeOffset At)> _inflight = new(StringComparer.Ordinal);
+    private readonly JobFences _fences = new();
     private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
@@ -102,7 +103,7 @@ public sealed partial class QueuePartitionGrain(
             if (_passes.TryGetValue(entry.Job, out var passed))
             {
                 leased.Add(new LeasedTask(entry.TaskId, passed));
-                _inflight[entry.TaskId] = time.GetUtcNow();
+                _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                 continue;
             }
 
@@ -116,38 +117,80 @@ public sealed partial class QueuePartitionGrain(
             {
                 case AcquireOutcome.Acquired:
                     leased.Add(new LeasedTask(entry.TaskId, answer.Job!));
-                    _inflight[entry.TaskId] = time.GetUtcNow();
+                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                     break;
                 case AcquireOutcome.Paused or AcquireOutcome.AtLimit:
                     _queue.Block(entry);
                     break;
                 default:
                     LogAbandoned(logger, entry.TaskId, entry.Job);
+                    // Kept as in flight: should the one-way abandon get lost, the task is looked at again.
+                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                     _ = GrainFactory.GetGrain<ITaskGrain>(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
                     break;
             }
         }
 
-        if (_inflight.Count > 0 && _inflightTimer is null)
-        {
-            var period = options.Value.LeaseConfirmTimeout;
-            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
-        }
-
+        ArmInflightTimer();
         return new LeaseBatch(leased, _queue.ReadyCount > 0);
     }
 
     public Task ConfirmAsync(string taskId)
     {
         _inflight.Remove(taskId);
+        _fences.Recorded(taskId);
         return Task.CompletedTask;
+    }
+
+    public async Task<bool> AdmitStartAsync(string taskId, JobInfo leasedWith)
+    {
+        if (!_fences.Knows(leasedWith.Name))
+        {
+            // No change of this job reached this activation: its grain knows the current state.
+            _fences.Learn(leasedWith.Name, await GrainFactory.Job(leasedWith.Name).GetAsync());
+        }
+
+        if (_fences.Admit(taskId, leasedWith, time.GetUtcNow()))
+        {
+            ArmInflightTimer();
+            return true;
+        }
+
+        LogNotAdmitted(logger, taskId, leasedWith.Name, leasedWith.Version);
+        return false;
+    }
+
+    public Task ReturnAsync(string taskId)
+    {
+        if (_inflight.Remove(taskId, out var leased) && _queue.Add(leased.Entry, time.GetUtcNow()))
+        {
+            NotifyWorkers();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job)
+    {
+        _passes.Remove(jobName);
+        return Task.FromResult(_fences.Fence(jobName, job));
+    }
+
+    private void ArmInflightTimer()
+    {
+        if ((_inflight.Count > 0 || _fences.AdmittedCount > 0) && _inflightTimer is null)
+        {
+            var period = options.Value.LeaseConfirmTimeout;
+            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
+        }
     }
 
     /// <summary>Offers again the leased tasks whose worker never started them (it died, or its silo did).</summary>
     private async Task RecoverUnconfirmedAsync(CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - options.Value.LeaseConfirmTimeout;
-        var stale = _inflight.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
+        _fences.ForgetAdmittedBefore(cutoff);
+        var stale = _inflight.Where(kv => kv.Value.At <= cutoff).Select(kv => kv.Key).ToList();
         var now = time.GetUtcNow();
         var ready = false;
         try
@@ -172,7 +215,7 @@ public sealed partial class QueuePartitionGrain(
             }
         }
 
-        if (_inflight.Count == 0)
+        if (_inflight.Count == 0 && _fences.AdmittedCount == 0)
         {
             _inflightTimer?.Dispose();
             _inflightTimer = null;
@@ -256,6 +299,9 @@ public sealed partial class QueuePartitionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was queued but had not reached its partition: it is queued there now.")]
     private static partial void LogReconciled(ILogger logger, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} was leased with job {Job} version {Version}, which changed before it started: it is leased again.")]
+    private static partial void LogNotAdmitted(ILogger logger, string taskId, string job, long version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was leased but never started: offering it again.")]
     private static partial void LogRecovered(ILogger logger, string taskId);

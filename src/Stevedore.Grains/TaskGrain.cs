@@ -26,9 +26,7 @@ public sealed partial class TaskGrain(
 
     public async Task<RunAssignment?> StartAsync(string node, JobInfo job)
     {
-        var now = time.GetUtcNow();
-        var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
-        if (started is null)
+        if (_task is null || TaskTransitions.Start(_task, node, job, time.GetUtcNow()) is null)
         {
             if (_task is not null)
             {
@@ -45,9 +43,21 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        var partition = GrainFactory.Partition(_task.Partition);
+        if (!await partition.AdmitStartAsync(_task.Id, job))
+        {
+            // Leased with a definition that was changed, paused or deleted since: give the slot back first, then the
+            // lease, so the next lease asks for a slot with the current definition.
+            await GrainFactory.Job(job.Name).ReleaseAsync(_task.Id);
+            _ = partition.ReturnAsync(_task.Id);
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var started = TaskTransitions.Start(_task, node, job, now)!;
         await SaveAsync(started, now + options.Value.LeaseDuration);
         // Only now may the partition forget the lease: had the save failed, it offers the task again.
-        _ = GrainFactory.Partition(started.Partition).ConfirmAsync(started.Id);
+        _ = partition.ConfirmAsync(started.Id);
         _runningJob = job;
         return new RunAssignment
         {
