@@ -15,6 +15,7 @@ public sealed record JobDraft
     public double? RetryBackoff { get; init; }
     public string? Network { get; init; }
     public long? Priority { get; init; }
+    public IReadOnlyList<string>? Subscriptions { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>
@@ -27,6 +28,8 @@ public sealed record TaskDraft
     public long? TimeoutSeconds { get; init; }
     public string? IdempotencyKey { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>Variables for the task's containers, set by triggers (a webhook's <c>STEVEDORE_HOOK_*</c>); callers of the task API cannot set it.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>A task listing request as a caller sent it (query-string values).</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Stevedore.Application.Triggers;
 using Stevedore.Options;
 using Stevedore.Storage;
 
@@ -10,7 +11,9 @@ public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, lon
 /// Jobs, as every front end (HTTP, gRPC, CLI) sees them. A change (PUT, pause, resume, delete) answers only once
 /// every queue partition has fenced the old definition, so no task starts with it afterwards.
 /// </summary>
-public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time)
+public sealed class JobService(
+    IGrainFactory grains, IJobStore jobs, ITaskStore tasks, ScheduleService schedules, WebhookService webhooks, IOptions<QueueOptions> options,
+    TimeProvider time)
 {
     public async Task<AppResult<PutJobResult>> PutAsync(string name, JobDraft draft)
     {
@@ -44,15 +47,22 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
 
     public Task<IReadOnlyList<JobInfo>> ListAsync(CancellationToken cancellationToken = default) => jobs.ListAsync(cancellationToken);
 
+    /// <summary>
+    /// Deletes the job, fences it in every partition, then deletes its schedules and webhooks (also when the job was
+    /// gone: a retry cleans up after a crash or a failed fence).
+    /// </summary>
     public async Task<AppResult<bool>> DeleteAsync(string name)
     {
-        if (Validation.CheckJobName(name) is not null || !await grains.Job(name).DeleteAsync())
+        if (Validation.CheckJobName(name) is not null)
         {
             return NotFound(name);
         }
 
+        var existed = await grains.Job(name).DeleteAsync();
         await FenceAsync(name, job: null);
-        return true;
+        await schedules.DeleteForJobAsync(name);
+        await webhooks.DeleteForJobAsync(name);
+        return existed ? true : NotFound(name);
     }
 
     public async Task<AppResult<JobInfo>> SetPausedAsync(string name, bool paused)

@@ -199,6 +199,7 @@ public sealed partial class TaskService(
             Priority = task.Priority,
             TimeoutSeconds = task.TimeoutSeconds,
             Labels = task.Labels,
+            Environment = task.Environment,
         }, retryOf: id);
     }
 
@@ -322,6 +323,7 @@ public sealed partial class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
     }
 

@@ -7,8 +7,9 @@ namespace Stevedore.Grains;
 /// </summary>
 internal sealed class JobFences
 {
-    // Per job: its state at the latest fence, or as asked of the job grain; null when deleted.
-    private readonly Dictionary<string, JobInfo?> _current = new(StringComparer.Ordinal);
+    // Per existing job: its state at the latest fence, or as asked of the job grain. A deleted job has no entry (its
+    // grain is asked again), so deletes of names that never existed leave nothing behind.
+    private readonly Dictionary<string, JobInfo> _current = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Job, DateTimeOffset At)> _admitted = new(StringComparer.Ordinal);
 
     /// <summary>True when a start leased with <paramref name="leasedWith"/> may go ahead under <paramref name="current"/>.</summary>
@@ -31,12 +32,26 @@ internal sealed class JobFences
     public bool Knows(string job) => _current.ContainsKey(job);
 
     /// <summary>The job's state asked of its grain, for a job no fence has told about since this partition activated.</summary>
-    public void Learn(string job, JobInfo? state) => _current.TryAdd(job, state);
+    public void Learn(string job, JobInfo? state)
+    {
+        if (state is not null)
+        {
+            _current.TryAdd(job, state);
+        }
+    }
 
     /// <summary>Records the job's new state; returns the tasks of the job admitted and not yet recorded as started.</summary>
     public IReadOnlyList<string> Fence(string job, JobInfo? state)
     {
-        _current[job] = state;
+        if (state is null)
+        {
+            _current.Remove(job);
+        }
+        else
+        {
+            _current[job] = state;
+        }
+
         return _admitted.Where(a => a.Value.Job == job).Select(a => a.Key).ToList();
     }
 

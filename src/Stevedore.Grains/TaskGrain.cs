@@ -65,6 +65,7 @@ public sealed partial class TaskGrain(
             Job = job,
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+            Environment = started.Environment,
         };
     }
 

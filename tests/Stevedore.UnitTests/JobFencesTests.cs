@@ -56,6 +56,22 @@ public class JobFencesTests
     }
 
     [Fact]
+    public void ADeletedJob_IsForgotten_AndRefusesItsOldLeases()
+    {
+        var fences = new JobFences();
+        fences.Learn("j", Job(1));
+        Assert.True(fences.Admit("t1", Job(1), s_created));
+
+        Assert.Equal(["t1"], fences.Fence("j", null));
+
+        Assert.False(fences.Knows("j"));
+        Assert.False(fences.Admit("t2", Job(1), s_created));
+        fences.Learn("j", null);
+        Assert.False(fences.Knows("j"));
+        Assert.False(fences.Admit("t2", Job(1), s_created));
+    }
+
+    [Fact]
     public void ForgetAdmittedBefore_DropsStartsWhoseGrainDied()
     {
         var fences = new JobFences();

@@ -44,6 +44,7 @@ internal sealed partial class AttemptRunner(
             Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
             Node = node,
             Payload = payload,
+            TaskEnvironment = assignment.Environment,
         };
 
         run.Log = log;

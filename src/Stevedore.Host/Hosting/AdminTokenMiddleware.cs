@@ -4,7 +4,10 @@ using System.Text;
 
 namespace Stevedore.Host.Hosting;
 
-/// <summary>When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c> and <c>/dashboard</c> call must carry it.</summary>
+/// <summary>
+/// When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c> and <c>/dashboard</c> call must carry it, except the
+/// call of a webhook (<c>POST /v1/hooks/{id}</c>), which carries the hook's own secret instead.
+/// </summary>
 public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration configuration)
 {
     private readonly byte[]? _token = configuration[StevedoreHost.AdminTokenKey] is { Length: > 0 } t ? Encoding.UTF8.GetBytes(t) : null;
@@ -12,7 +15,7 @@ public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration co
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (_token is null || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")))
+        if (_token is null || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")) || WebhooksApi.IsHookCall(context.Request))
         {
             await next(context);
             return;

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Stevedore.Application;
+using Stevedore.Application.Triggers;
 using Stevedore.Execution;
 using Stevedore.Execution.Docker;
 using Stevedore.Execution.Fake;
 using Stevedore.Execution.Worker;
+using Stevedore.Grains.Schedules;
 using Stevedore.Options;
 using Stevedore.Storage;
 using Stevedore.Storage.Memory;
@@ -31,6 +33,8 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
+        services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
+        services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();
 
         var driver = configuration["Stevedore:Worker:Driver"] ?? "docker";
         if (string.Equals(driver, "fake", StringComparison.OrdinalIgnoreCase))
@@ -45,6 +49,12 @@ public static class StevedoreServiceCollectionExtensions
 
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<TaskService>();
+        services.TryAddSingleton<ScheduleService>();
+        services.TryAddSingleton<WebhookService>();
+        services.TryAddSingleton<EventService>();
+        services.AddOptions<ScheduleOptions>().Bind(configuration.GetSection(ScheduleOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ScheduleOptions>, ScheduleOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ScheduleRecovery>());
         if (!services.Any(d => d.ServiceType == typeof(WorkerService)))
         {
             services.AddSingleton<WorkerService>();

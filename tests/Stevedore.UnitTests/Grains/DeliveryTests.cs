@@ -18,7 +18,7 @@ public class DeliveryTests(ClusterFixture fx)
 
         Assert.True(result.Ok, result.Error?.Detail);
         Assert.False(result.Value!.Existing);
-        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(result.Value.Task.Id)).Status);
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.AdvanceUntilEndedAsync(result.Value.Task.Id, TimeSpan.FromSeconds(1))).Status);
         Assert.Equal(1, (await fx.Jobs.StatsAsync(job)).Value!.Counts[TaskRunStatus.Succeeded]);
     }
 
@@ -29,7 +29,7 @@ public class DeliveryTests(ClusterFixture fx)
         await fx.PutJobAsync(job, new JobDraft { Image = "fake/fail", Retries = 1, RetryDelaySeconds = 0 });
 
         var task = await fx.EnqueueAsync(job);
-        var done = await fx.WaitForEndAsync(task.Id);
+        var done = await fx.AdvanceUntilEndedAsync(task.Id, TimeSpan.FromSeconds(1));
 
         Assert.Equal(TaskRunStatus.Failed, done.Status);
         Assert.Equal(2, done.Attempt);
@@ -48,6 +48,6 @@ public class DeliveryTests(ClusterFixture fx)
         };
         Assert.Equal([null], await fx.Services.GetRequiredService<ITaskStore>().InsertAsync([record], now));
 
-        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(id)).Status);
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.AdvanceUntilEndedAsync(id, TimeSpan.FromSeconds(1))).Status);
     }
 }
