@@ -16,6 +16,9 @@ public sealed record JobDraft
     public string? Network { get; init; }
     public long? Priority { get; init; }
     public IReadOnlyList<string>? Subscriptions { get; init; }
+    public IReadOnlyList<string>? Capabilities { get; init; }
+    public string? User { get; init; }
+    public bool? ReadOnlyRootFilesystem { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>

@@ -108,6 +108,7 @@ public static partial class Validation
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
+        var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
             return null;
@@ -128,6 +129,9 @@ public static partial class Validation
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
             Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
+            Capabilities = capabilities,
+            User = draft.User,
+            ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
         };
     }
 
