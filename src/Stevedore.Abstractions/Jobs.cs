@@ -24,9 +24,12 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
+    // Ids 12–19 and 22–29 are left to fields being added beside these at the same time; never renumber.
     /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
     [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
+    /// <summary>How many of the job's tasks may be queued at once; an enqueue beyond it is refused. 0: unlimited.</summary>
+    [Id(21)] public int MaxQueued { get; init; }
 
     // Ids 30 and up: the container's hardening (ids in between are left to fields added beside it meanwhile).
 
@@ -50,6 +53,7 @@ public sealed record JobSpec
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
         && Subscriptions.SequenceEqual(other.Subscriptions)
+        && MaxQueued == other.MaxQueued
         && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
 }
 

@@ -16,6 +16,7 @@ public sealed record JobDraft
     public string? Network { get; init; }
     public long? Priority { get; init; }
     public IReadOnlyList<string>? Subscriptions { get; init; }
+    public long? MaxQueued { get; init; }
     public IReadOnlyList<string>? Capabilities { get; init; }
     public string? User { get; init; }
     public bool? ReadOnlyRootFilesystem { get; init; }

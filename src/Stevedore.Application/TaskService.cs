@@ -11,12 +11,17 @@ public sealed record EnqueueResult(TaskRecord Task, bool Existing);
 public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
+    ITaskIntake intake,
     ITaskContentStore content,
     ITaskEvents events,
+    TaskLogReader logs,
     IOptions<QueueOptions> options,
     TimeProvider time,
     ILogger<TaskService> logger)
 {
+    /// <summary>Retry-After of a refusal under maxQueued: the job grain counts its queue again at most once a second.</summary>
+    public static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly QueueOptions _options = options.Value;
 
     public async Task<AppResult<EnqueueResult>> EnqueueAsync(string jobName, TaskDraft draft, string? retryOf = null)
@@ -39,8 +44,29 @@ public sealed partial class TaskService(
             return tooLarge;
         }
 
-        var stored = await StoreAsync(job.Value!, [draft], retryOf);
-        return stored.Ok ? stored.Value![0] : stored.Error!;
+        if (await AdmitAsync(job.Value!, 1) is { } full)
+        {
+            return full;
+        }
+
+        AddedTask added;
+        try
+        {
+            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf));
+        }
+        finally
+        {
+            Settle(job.Value!, 1);
+        }
+
+        if (added.Existing)
+        {
+            // A task with the same idempotency key was stored first.
+            return new EnqueueResult(added.Task, Existing: true);
+        }
+
+        await QueueAsync([added.Task]);
+        return new EnqueueResult(added.Task, Existing: false);
     }
 
     /// <summary>Enqueues up to 1000 tasks of one job; all or none are accepted. Returns their ids in order.</summary>
@@ -79,60 +105,25 @@ public sealed partial class TaskService(
             }
         }
 
-        var stored = await StoreAsync(job.Value!, drafts, retryOf: null);
-        return stored.Ok ? stored.Value!.Select(r => r.Task.Id).ToList() : stored.Error!;
-    }
-
-    /// <summary>
-    /// Stores validated drafts as tasks — payloads first, then records with their idempotency keys in one atomic
-    /// insert — and hands the new ones to their partitions. A draft whose key is held (by an earlier task, or by an
-    /// earlier draft of the same call) answers with that task instead; the payload written for it is removed.
-    /// </summary>
-    private async Task<AppResult<IReadOnlyList<EnqueueResult>>> StoreAsync(JobInfo job, IReadOnlyList<TaskDraft> drafts, string? retryOf)
-    {
         var now = time.GetUtcNow();
-        var records = new TaskRecord[drafts.Count];
-        var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
-        for (var i = 0; i < drafts.Count; i++)
+        if (await AdmitAsync(job.Value!, drafts.Count) is { } full)
         {
-            records[i] = NewRecord(job, drafts[i], now, retryOf);
-            payloads.Add(new(records[i].Id, drafts[i].Payload));
+            return full;
         }
 
-        await content.PutPayloadsAsync(payloads);
-        var standIns = await tasks.InsertAsync(records, now - _options.IdempotencyWindow);
-        var results = new EnqueueResult[drafts.Count];
-        var fresh = new List<TaskRecord>(drafts.Count);
-        var notStored = new List<string>();
-        for (var i = 0; i < records.Length; i++)
+        IReadOnlyList<AddedTask> added;
+        try
         {
-            if (standIns[i] is not { } holder)
-            {
-                fresh.Add(records[i]);
-                results[i] = new EnqueueResult(records[i], Existing: false);
-                continue;
-            }
-
-            notStored.Add(records[i].Id);
-            var existing = Array.FindIndex(records, 0, i, r => r.Id == holder) is var earlier and >= 0
-                ? records[earlier]
-                : await tasks.GetAsync(holder);
-            if (existing is null)
-            {
-                return AppError.Conflict(
-                    $"idempotencyKey '{drafts[i].IdempotencyKey}' belongs to task {holder}, which no longer exists; send the task with a new key.");
-            }
-
-            results[i] = new EnqueueResult(existing, Existing: true);
+            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null)).ToList());
+        }
+        finally
+        {
+            Settle(job.Value!, drafts.Count);
         }
 
-        if (notStored.Count > 0)
-        {
-            await content.DeletePayloadsAsync(notStored);
-        }
-
-        await QueueAsync(fresh);
-        return results;
+        // Those that answered with an existing task were stored and queued by the request that stored them.
+        await QueueAsync(added.Where(a => !a.Existing).Select(a => a.Task).ToList());
+        return added.Select(a => a.Task.Id).ToList();
     }
 
     public async Task<AppResult<TaskRecord>> GetAsync(string id)
@@ -220,61 +211,14 @@ public sealed partial class TaskService(
     }
 
     /// <summary>
-    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>;
-    /// with <paramref name="follow"/>, keeps writing until the task has ended.
+    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>, a
+    /// page at a time; with <paramref name="follow"/>, keeps writing until the task has ended (see <see cref="TaskLogReader"/>).
     /// </summary>
     public async Task<AppError?> ReadLogAsync(
         string id, LogStream? only, bool follow, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error;
-        }
-
-        long position = 0;
-        var finished = !follow;
-        while (true)
-        {
-            var (chunks, next) = await content.ReadLogAsync(id, position, cancellationToken);
-            foreach (var chunk in chunks)
-            {
-                if (only is null || chunk.Stream == only)
-                {
-                    await write(chunk.Data, cancellationToken);
-                }
-            }
-
-            position = next;
-            if (finished)
-            {
-                return null;
-            }
-
-            if (chunks.Count == 0)
-            {
-                var changed = events.NextChange(id);
-                var now = await tasks.GetAsync(id, cancellationToken);
-                if (now is null || now.Status.IsTerminal())
-                {
-                    // One last read: the worker flushes the log before it reports the end.
-                    finished = true;
-                    continue;
-                }
-
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                // The change signal is per process; the timeout covers a task whose grain lives on another silo.
-                wait.CancelAfter(TimeSpan.FromSeconds(1));
-                try
-                {
-                    await Task.WhenAny(content.WaitForLogAsync(id, position, wait.Token), changed.WaitAsync(wait.Token));
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Time to look at the task's status again.
-                }
-            }
-        }
+        return task.Ok ? await logs.ReadAsync(id, only, follow, write, cancellationToken) : task.Error;
     }
 
     /// <summary>
@@ -304,10 +248,10 @@ public sealed partial class TaskService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} stored tasks did not reach queue partition {Partition}; it picks them up when it next reconciles with the task store.")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception ex, int count, int partition);
 
-    private TaskRecord NewRecord(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
     {
         var id = TaskIds.New(now);
-        return new TaskRecord
+        var record = new TaskRecord
         {
             Id = id,
             Job = job.Name,
@@ -325,6 +269,36 @@ public sealed partial class TaskService(
             PayloadBytes = draft.Payload.Length,
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
+        return new NewTask(record, draft.Payload, now - _options.IdempotencyWindow);
+    }
+
+    /// <summary>Room under the job's maxQueued for <paramref name="count"/> new tasks, all or none; null when admitted.</summary>
+    private async Task<AppError?> AdmitAsync(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued == 0 || count == 0)
+        {
+            return null;
+        }
+
+        var answer = await grains.Job(job.Name).AdmitAsync(count);
+        if (answer.Admitted)
+        {
+            return null;
+        }
+
+        return AppError.Busy(count > answer.MaxQueued
+            ? $"These {count} tasks are more than job '{job.Name}' lets wait at once (maxQueued {answer.MaxQueued}); send fewer per call."
+            : $"Job '{job.Name}' has {answer.Queued} tasks waiting, its limit (maxQueued {answer.MaxQueued}); try again once some have started.",
+            QueueFullRetryAfter);
+    }
+
+    /// <summary>Reports an admission's tasks as stored (or failed); nothing to report for a job without maxQueued.</summary>
+    private void Settle(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued > 0 && count > 0)
+        {
+            _ = grains.Job(job.Name).SettleAsync(count);
+        }
     }
 
     private AppError? TooLarge(TaskDraft draft, string field) =>

@@ -17,139 +17,15 @@ public sealed class PostgresTaskStore : ITaskStore
         _writes = new(UpdateManyAsync);
     }
 
-    public async Task<IReadOnlyList<string?>> InsertAsync(IReadOnlyList<TaskRecord> tasks, DateTimeOffset keysNotBefore, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
     {
-        var standIns = new string?[tasks.Count];
         if (tasks.Count == 0)
         {
-            return standIns;
+            return [];
         }
 
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        if (tasks.All(t => t.IdempotencyKey is null))
-        {
-            await InsertRowsAsync(connection, null, tasks, [.. Enumerable.Range(0, tasks.Count)], standIns, cancellationToken);
-            return standIns;
-        }
-
-        // Keys and tasks in one transaction: a claim never outlives a failed insert, a stored task always holds its key.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var firstByKey = new Dictionary<(string Job, string Key), int>();
-        for (var i = 0; i < tasks.Count; i++)
-        {
-            if (tasks[i].IdempotencyKey is { } key)
-            {
-                firstByKey.TryAdd((tasks[i].Job, key), i);
-            }
-        }
-
-        var holders = await ClaimKeysAsync(connection, transaction, tasks, firstByKey, keysNotBefore, cancellationToken);
-        var toInsert = new List<int>(tasks.Count);
-        for (var i = 0; i < tasks.Count; i++)
-        {
-            if (tasks[i].IdempotencyKey is not { } key)
-            {
-                toInsert.Add(i);
-                continue;
-            }
-
-            var holder = holders[(tasks[i].Job, key)];
-            if (holder == tasks[i].Id)
-            {
-                toInsert.Add(i);
-            }
-            else
-            {
-                standIns[i] = holder;
-            }
-        }
-
-        await InsertRowsAsync(connection, transaction, tasks, toInsert, standIns, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return standIns;
-    }
-
-    /// <summary>
-    /// Claims each key for the first task of the call that carries it, or takes over a lapsed claim; returns, per
-    /// key, the id of the task that holds it now. Keys are claimed in one fixed order, so concurrent calls wait for
-    /// each other instead of deadlocking.
-    /// </summary>
-    private static async Task<Dictionary<(string Job, string Key), string>> ClaimKeysAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<TaskRecord> tasks,
-        Dictionary<(string Job, string Key), int> firstByKey, DateTimeOffset keysNotBefore, CancellationToken cancellationToken)
-    {
-        var claims = firstByKey
-            .OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Key, StringComparer.Ordinal)
-            .Select(k => tasks[k.Value])
-            .ToList();
-        await using var claim = new NpgsqlCommand(
-            "INSERT INTO stevedore_idempotency (job, key, task_id, claimed_at) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) " +
-            "ON CONFLICT (job, key) DO UPDATE SET task_id = EXCLUDED.task_id, claimed_at = EXCLUDED.claimed_at " +
-            "WHERE stevedore_idempotency.claimed_at < $5 RETURNING job, key, task_id",
-            connection, transaction);
-        claim.Parameters.AddWithValue(claims.Select(t => t.Job).ToArray());
-        claim.Parameters.AddWithValue(claims.Select(t => t.IdempotencyKey!).ToArray());
-        claim.Parameters.AddWithValue(claims.Select(t => t.Id).ToArray());
-        claim.Parameters.AddWithValue(claims.Select(t => t.CreatedAt.UtcDateTime).ToArray());
-        claim.Parameters.AddWithValue(keysNotBefore.UtcDateTime);
-        var holders = await ReadHoldersAsync(claim, cancellationToken);
-        if (holders.Count < claims.Count)
-        {
-            // Held by others. A statement of its own: it sees the claims that committed while this one waited on them.
-            var held = claims.Where(t => !holders.ContainsKey((t.Job, t.IdempotencyKey!))).ToList();
-            await using var read = new NpgsqlCommand(
-                "SELECT i.job, i.key, i.task_id FROM stevedore_idempotency i " +
-                "JOIN unnest($1::text[], $2::text[]) AS k(job, key) ON i.job = k.job AND i.key = k.key",
-                connection, transaction);
-            read.Parameters.AddWithValue(held.Select(t => t.Job).ToArray());
-            read.Parameters.AddWithValue(held.Select(t => t.IdempotencyKey!).ToArray());
-            foreach (var (key, holder) in await ReadHoldersAsync(read, cancellationToken))
-            {
-                holders[key] = holder;
-            }
-        }
-
-        return holders.Count == claims.Count
-            ? holders
-            : throw new InvalidOperationException($"{claims.Count - holders.Count} idempotency keys were neither claimed nor held.");
-    }
-
-    private static async Task<Dictionary<(string Job, string Key), string>> ReadHoldersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var holders = new Dictionary<(string Job, string Key), string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            holders[(reader.GetString(0), reader.GetString(1))] = reader.GetString(2);
-        }
-
-        return holders;
-    }
-
-    private static async Task InsertRowsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<TaskRecord> all, List<int> indexes, string?[] standIns,
-        CancellationToken cancellationToken)
-    {
-        if (indexes.Count == 0)
-        {
-            return;
-        }
-
-        var tasks = indexes.Select(i => all[i]).ToList();
-        await using var command = new NpgsqlCommand(
-            "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[]) " +
-            "ON CONFLICT (id) DO NOTHING RETURNING id",
-            connection, transaction);
-        command.Parameters.AddWithValue(tasks.Select(t => t.Id).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.Job).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => (short)t.Status).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.Partition).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => (short)t.Priority).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
+        await using var command = db.CreateCommand(InsertSql + " RETURNING id");
+        BindInsert(command.Parameters, tasks);
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -159,10 +35,24 @@ public sealed class PostgresTaskStore : ITaskStore
             }
         }
 
-        foreach (var i in indexes.Where(i => !inserted.Contains(all[i].Id)))
-        {
-            standIns[i] = all[i].Id;
-        }
+        return inserted.Count == tasks.Count ? [] : tasks.Select(t => t.Id).Where(id => !inserted.Contains(id)).ToList();
+    }
+
+    internal const string InsertSql =
+        "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record) " +
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[]) " +
+        "ON CONFLICT (id) DO NOTHING";
+
+    internal static void BindInsert(NpgsqlParameterCollection parameters, IReadOnlyList<TaskRecord> tasks)
+    {
+        parameters.AddWithValue(tasks.Select(t => t.Id).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.Job).ToArray());
+        parameters.AddWithValue(tasks.Select(t => (short)t.Status).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.Partition).ToArray());
+        parameters.AddWithValue(tasks.Select(t => (short)t.Priority).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
+        parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
+        parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
     }
 
     // Task grains read and write one record at a time; concurrent calls are coalesced into one statement each.
@@ -290,6 +180,13 @@ public sealed class PostgresTaskStore : ITaskStore
         }
 
         return counts;
+    }
+
+    public async Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM stevedore_tasks WHERE job = $1 AND status = 0");
+        command.Parameters.AddWithValue(job);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default)

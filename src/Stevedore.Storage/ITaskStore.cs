@@ -7,14 +7,10 @@ namespace Stevedore.Storage;
 public interface ITaskStore
 {
     /// <summary>
-    /// Inserts new task records. A task with an idempotency key is stored only together with its claim on the key
-    /// (per job; a claim made before <paramref name="keysNotBefore"/> has lapsed and is taken over), atomically: a
-    /// stored task always holds its key, a key never maps to two tasks, and a claim never outlives a failed insert.
-    /// Returns, per task in order, null when it was stored, or the id of the task standing in its place — its own id
-    /// when a task with that id existed already (left as it was), or the id of the task holding its key (also when
-    /// that is an earlier task of the same call).
+    /// Inserts task records; returns the ids of those that existed already (and were left as they were). New tasks
+    /// come in through <see cref="ITaskIntake"/>, which stores their payloads and idempotency keys with them.
     /// </summary>
-    Task<IReadOnlyList<string?>> InsertAsync(IReadOnlyList<TaskRecord> tasks, DateTimeOffset keysNotBefore, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes a task's record. A running task keeps its lease unless <paramref name="leaseUntil"/> sets a new one;
@@ -29,6 +25,9 @@ public interface ITaskStore
     Task<IReadOnlyList<TaskRecord>> FindLapsedLeasesAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default);
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
+
+    /// <summary>How many of a job's tasks are queued now (waiting to start, delayed, or waiting for a retry).</summary>
+    Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Queued tasks of one partition that became queued (were inserted, or went back to the queue) at or after

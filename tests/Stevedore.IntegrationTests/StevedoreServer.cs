@@ -38,6 +38,11 @@ public class StevedoreServer : IAsyncLifetime
     public Uri GrpcAddress { get; private set; } = null!;
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server did not start.")).Services;
 
+    /// <summary>Extra composition for a test host (e.g. a logger that records what the host logs).</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
@@ -102,7 +107,11 @@ public class StevedoreServer : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
+        _app = await StevedoreHost.BuildAsync([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(settings);
+            Configure(b);
+        });
         await _app.StartAsync();
         return _app;
     }

@@ -27,6 +27,11 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{QueueOptions.Section}:ReconcileInterval must be from 00:00:00.1 to 01:00:00; got {options.ReconcileInterval}.");
         }
 
+        if (options.MaxBatchBytes is < 1024 or > 1024L * 1024 * 1024)
+        {
+            failures.Add($"{QueueOptions.Section}:MaxBatchBytes must be from 1024 to 1073741824; got {options.MaxBatchBytes}.");
+        }
+
         if (options.IdempotencyWindow <= TimeSpan.Zero)
         {
             failures.Add($"{QueueOptions.Section}:IdempotencyWindow must be positive (e.g. 24:00:00).");

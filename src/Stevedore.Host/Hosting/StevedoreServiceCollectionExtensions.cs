@@ -28,10 +28,13 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueueOptions>, StevedoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, StevedoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, StevedoreOptionsValidator>());
+        services.AddOptions<LogOptions>().Bind(configuration.GetSection(LogOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LogOptions>, LogOptionsValidator>());
 
         services.TryAddSingleton<IJobStore, MemoryJobStore>();
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
+        services.TryAddSingleton<ITaskIntake>(sp => MemoryTaskIntake.Over(sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<ITaskContentStore>()));
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
         services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
         services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();
@@ -48,6 +51,8 @@ public static class StevedoreServiceCollectionExtensions
         }
 
         services.TryAddSingleton<JobService>();
+        services.TryAddSingleton<LogFollowers>();
+        services.TryAddSingleton<TaskLogReader>();
         services.TryAddSingleton<TaskService>();
         services.TryAddSingleton<ScheduleService>();
         services.TryAddSingleton<WebhookService>();

@@ -9,46 +9,46 @@ public sealed class MemoryTaskStore(TimeProvider? time = null) : ITaskStore
     // Per partition, when each queued task became queued (inserted, or back in the queue): partitions reconcile by it.
     private readonly ConcurrentDictionary<int, ConcurrentDictionary<string, DateTimeOffset>> _queuedAt = new();
     private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
     // Per job, tasks per status, kept as records change (a task's record has one writer at a time: its grain).
     private readonly ConcurrentDictionary<string, long[]> _counts = new(StringComparer.Ordinal);
-    private readonly Lock _keyLock = new();
 
-    public Task<IReadOnlyList<string?>> InsertAsync(IReadOnlyList<TaskRecord> tasks, DateTimeOffset keysNotBefore, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
     {
-        var standIns = new string?[tasks.Count];
-        // One lock over claims and inserts: a key and its task appear together or not at all.
-        lock (_keyLock)
+        List<string>? existing = null;
+        foreach (var task in tasks)
         {
-            for (var i = 0; i < tasks.Count; i++)
+            if (!TryAdd(task))
             {
-                var task = tasks[i];
-                if (_tasks.ContainsKey(task.Id))
-                {
-                    standIns[i] = task.Id;
-                    continue;
-                }
-
-                if (task.IdempotencyKey is { } key)
-                {
-                    if (_keys.TryGetValue((task.Job, key), out var held) && held.At >= keysNotBefore)
-                    {
-                        standIns[i] = held.TaskId;
-                        continue;
-                    }
-
-                    _keys[(task.Job, key)] = (task.Id, task.CreatedAt);
-                }
-
-                _tasks[task.Id] = task;
-                Count(task.Job, task.Status, +1);
-                TrackQueued(null, task);
+                (existing ??= []).Add(task.Id);
             }
         }
 
-        return Task.FromResult<IReadOnlyList<string?>>(standIns);
+        return Task.FromResult<IReadOnlyList<string>>(existing ?? []);
     }
+
+    internal bool TryAdd(TaskRecord task)
+    {
+        if (!_tasks.TryAdd(task.Id, task))
+        {
+            return false;
+        }
+
+        Count(task.Job, task.Status, +1);
+        TrackQueued(null, task);
+        return true;
+    }
+
+    internal TaskRecord? Find(string id) => _tasks.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Idempotency claims, (job, key) → (task, claimed at). They live with the tasks, so every intake over this store
+    /// (one per silo when silos share it) sees the same claims; <see cref="MemoryTaskIntake"/> holds
+    /// <see cref="ClaimLock"/> while it reads or makes one and stores its task.
+    /// </summary>
+    internal Dictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> Claims { get; } = [];
+
+    internal Lock ClaimLock { get; } = new();
 
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         Task.FromResult(_tasks.TryGetValue(id, out var task) ? task : null);
@@ -123,6 +123,9 @@ public sealed class MemoryTaskStore(TimeProvider? time = null) : ITaskStore
         var counts = _counts.TryGetValue(job, out var c) ? c : new long[s_statuses.Length];
         return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref counts[(int)s])));
     }
+
+    public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_counts.TryGetValue(job, out var c) ? Interlocked.Read(ref c[(int)TaskRunStatus.Queued]) : 0);
 
     private static readonly TaskRunStatus[] s_statuses = Enum.GetValues<TaskRunStatus>();
 
