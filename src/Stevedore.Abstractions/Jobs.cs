@@ -24,6 +24,8 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
+    /// <summary>Days a finished task of this job is kept; null means <c>Stevedore:Retention:FinishedTasks</c>.</summary>
+    [Id(12)] public int? RetentionDays { get; init; }
 
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
@@ -34,7 +36,8 @@ public sealed record JobSpec
         && TimeoutSeconds == other.TimeoutSeconds && MemoryMb == other.MemoryMb && Cpus == other.Cpus
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
-        && Network == other.Network && Priority == other.Priority;
+        && Network == other.Network && Priority == other.Priority
+        && RetentionDays == other.RetentionDays;
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

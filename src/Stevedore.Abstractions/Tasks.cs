@@ -92,6 +92,8 @@ public sealed record TaskRecord
     [Id(19)] public int Partition { get; init; }
     [Id(20)] public bool CancelRequested { get; init; }
     [Id(21)] public int PayloadBytes { get; init; }
+    /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
+    [Id(22)] public string? TraceParent { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
@@ -120,6 +122,8 @@ public sealed record RunAssignment
     [Id(1)] public required JobInfo Job { get; init; }
     [Id(2)] public int Attempt { get; init; }
     [Id(3)] public int TimeoutSeconds { get; init; }
+    /// <summary>The task's <see cref="TaskRecord.TraceParent"/>: the run continues its trace.</summary>
+    [Id(4)] public string? TraceParent { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>

@@ -15,6 +15,7 @@ public sealed record JobDraft
     public double? RetryBackoff { get; init; }
     public string? Network { get; init; }
     public long? Priority { get; init; }
+    public long? RetentionDays { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>
@@ -27,6 +28,8 @@ public sealed record TaskDraft
     public long? TimeoutSeconds { get; init; }
     public string? IdempotencyKey { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>The caller's W3C <c>traceparent</c>, if it sent one (a malformed one is ignored).</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>A task listing request as a caller sent it (query-string values).</summary>

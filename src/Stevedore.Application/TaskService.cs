@@ -1,13 +1,17 @@
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Application;
 
 public sealed record EnqueueResult(TaskRecord Task, bool Existing);
 
+/// <summary>What a redrive did: tasks queued again, dead letters redriven before (within the idempotency window), and whether more remain.</summary>
+public sealed record RedriveResult(int Queued, int AlreadyRedriven, bool More);
+
 /// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
-public sealed class TaskService(
+public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
     ITaskContentStore content,
@@ -37,8 +41,10 @@ public sealed class TaskService(
             return tooLarge;
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, 1);
         var now = time.GetUtcNow();
-        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf);
+        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf, StevedoreTracing.ContextToKeep(span, draft.TraceParent));
+        span?.SetTag("stevedore.task_id", record.Id);
         if (existing is not null)
         {
             return new EnqueueResult(existing, Existing: true);
@@ -52,6 +58,7 @@ public sealed class TaskService(
         }
 
         await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
+        StevedoreMetrics.Enqueued(record.Job);
         return new EnqueueResult(record, Existing: false);
     }
 
@@ -91,13 +98,14 @@ public sealed class TaskService(
             }
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, drafts.Count);
         var now = time.GetUtcNow();
         var ids = new string[drafts.Count];
         var fresh = new List<TaskRecord>(drafts.Count);
         var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
         for (var i = 0; i < drafts.Count; i++)
         {
-            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null);
+            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null, StevedoreTracing.ContextToKeep(span, drafts[i].TraceParent));
             ids[i] = existing?.Id ?? record.Id;
             if (existing is null)
             {
@@ -118,6 +126,7 @@ public sealed class TaskService(
         await Task.WhenAll(fresh
             .GroupBy(t => t.Partition)
             .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+        StevedoreMetrics.Enqueued(jobName, fresh.Count);
         return ids;
     }
 
@@ -161,47 +170,6 @@ public sealed class TaskService(
                 $"Task {id} already finished as {result.Task!.Status.ToWire()}; there is nothing to cancel. POST /v1/tasks/{id}/retry runs it again."),
             _ => result.Task!,
         };
-    }
-
-    /// <summary>A new task with the same job and payload, pointing back at the original.</summary>
-    public async Task<AppResult<EnqueueResult>> RetryAsync(string id)
-    {
-        var original = await GetAsync(id);
-        if (!original.Ok)
-        {
-            return original.Error!;
-        }
-
-        var task = original.Value!;
-        if (!task.Status.IsTerminal())
-        {
-            return AppError.Conflict($"Task {id} is still {task.Status.ToWire()}; retry it once it has finished, or cancel it first.");
-        }
-
-        var payload = await content.GetPayloadAsync(id) ?? ReadOnlyMemory<byte>.Empty;
-        return await EnqueueAsync(task.Job, new TaskDraft
-        {
-            Payload = payload,
-            Priority = task.Priority,
-            TimeoutSeconds = task.TimeoutSeconds,
-            Labels = task.Labels,
-        }, retryOf: id);
-    }
-
-    public async Task<AppResult<ReadOnlyMemory<byte>>> GetResultAsync(string id)
-    {
-        var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error!;
-        }
-
-        var result = await content.GetResultAsync(id);
-        return result is { } bytes
-            ? bytes
-            : AppError.NotFound(task.Value!.Status.IsTerminal()
-                ? $"Task {id} wrote no result (a job writes one to the file named by STEVEDORE_RESULT_FILE)."
-                : $"Task {id} is {task.Value!.Status.ToWire()}; its result is there once it has finished, if it writes one.");
     }
 
     /// <summary>
@@ -262,7 +230,7 @@ public sealed class TaskService(
         }
     }
 
-    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf, string? traceParent)
     {
         var id = TaskIds.New(now);
         if (draft.IdempotencyKey is { } key)
@@ -296,6 +264,7 @@ public sealed class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            TraceParent = traceParent,
         };
         return (record, null);
     }

@@ -12,6 +12,7 @@ public static partial class Validation
     public const int MaxBatch = 1000;
     public const int MaxListLimit = 1000;
     public const int DefaultListLimit = 50;
+    public const int MaxRetentionDays = 3650;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex JobNamePattern();
@@ -104,6 +105,7 @@ public static partial class Validation
         }
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
+        Range(errors, "retentionDays", draft.RetentionDays, 1, MaxRetentionDays, " (leave it out for Stevedore:Retention:FinishedTasks)");
         if (errors.Any)
         {
             return null;
@@ -123,6 +125,7 @@ public static partial class Validation
             RetryBackoff = draft.RetryBackoff ?? JobSpec.DefaultRetryBackoff,
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
+            RetentionDays = (int?)draft.RetentionDays,
         };
     }
 

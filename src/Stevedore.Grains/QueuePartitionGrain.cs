@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -13,7 +14,7 @@ namespace Stevedore.Grains;
 /// </summary>
 [HashBasedPlacement] // spread partitions over the silos by key, not wherever the first caller happens to be
 public sealed partial class QueuePartitionGrain(
-    ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+    ITaskStore tasks, IOptions<QueueOptions> options, IOptions<MetricsOptions> metrics, TimeProvider time, ILogger<QueuePartitionGrain> logger)
     : Grain, IQueuePartitionGrain
 {
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
@@ -26,6 +27,8 @@ public sealed partial class QueuePartitionGrain(
     private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
+    // Jobs this activation has held tasks of: shown with depth 0 once their tasks are gone.
+    private readonly HashSet<string> _jobsSeen = new(StringComparer.Ordinal);
 
     private int Partition => (int)this.GetPrimaryKeyLong();
 
@@ -38,6 +41,25 @@ public sealed partial class QueuePartitionGrain(
         }
 
         ArmDueTimer();
+        var interval = metrics.Value.QueueSampleInterval;
+        PublishDepths();
+        this.RegisterGrainTimer(_ => { PublishDepths(); return Task.CompletedTask; }, interval, interval);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        StevedoreMetrics.PublishQueue(this, null);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Hands this partition's per-job depth and oldest wait to the gauges (read when /metrics is scraped).</summary>
+    private void PublishDepths()
+    {
+        var depths = _queue.Depths(time.GetUtcNow());
+        _jobsSeen.UnionWith(depths.Keys);
+        StevedoreMetrics.PublishQueue(this, _jobsSeen
+            .Select(job => depths.TryGetValue(job, out var d) ? new StevedoreMetrics.QueueDepth(job, d.Count, d.OldestReadySince) : new StevedoreMetrics.QueueDepth(job, 0, null))
+            .ToList());
     }
 
     public Task EnqueueAsync(IReadOnlyList<QueueEntry> entries)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -28,6 +29,7 @@ public sealed partial class TaskGrain(
     {
         var now = time.GetUtcNow();
         var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
+        var readySince = _task is null ? now : TaskTimes.ReadySince(_task);
         if (_task is not null)
         {
             _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
@@ -47,12 +49,15 @@ public sealed partial class TaskGrain(
 
         await SaveAsync(started, now + options.Value.LeaseDuration);
         _runningJob = job;
+        StevedoreMetrics.Started(job.Name, now - readySince);
+        StevedoreTracing.RecordQueued(started, readySince, now, node);
         return new RunAssignment
         {
             TaskId = started.Id,
             Job = job,
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+            TraceParent = started.TraceParent,
         };
     }
 
@@ -63,6 +68,7 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        using var span = StevedoreTracing.StartStep("complete", _task);
         var job = _runningJob?.Version == _task.JobVersion ? _runningJob : await GrainFactory.Job(_task.Job).GetAsync();
         var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
         if (finished is null)
@@ -72,6 +78,17 @@ public sealed partial class TaskGrain(
         }
 
         await SaveAsync(finished);
+        if (TaskTimes.EndedAttempt(finished, attempt) is { } ended)
+        {
+            StevedoreMetrics.AttemptEnded(finished.Job, ended.Status, ended.FinishedAt!.Value - ended.StartedAt);
+        }
+
+        if (outcome.WorkerLost)
+        {
+            StevedoreMetrics.WorkerLost(finished.Job);
+        }
+
+        StevedoreTracing.Outcome(span, finished.Status, finished.Error);
         await GrainFactory.Job(finished.Job).ReleaseAsync(finished.Id);
         if (finished.Status == TaskRunStatus.Queued)
         {
@@ -129,6 +146,7 @@ public sealed partial class TaskGrain(
         }
 
         LogLeaseLapsed(logger, _task.Id, attempt, _task.Node);
+        StevedoreMetrics.LeaseExpired(_task.Job);
         await CompleteAsync(attempt, new RunOutcome
         {
             Status = TaskRunStatus.Failed,
@@ -140,6 +158,11 @@ public sealed partial class TaskGrain(
     private async Task SaveAsync(TaskRecord task, DateTimeOffset? leaseUntil = null)
     {
         await tasks.UpdateAsync(task, leaseUntil);
+        if (task.Status.IsTerminal() && _task?.Status.IsTerminal() != true)
+        {
+            StevedoreMetrics.Finished(task.Job, task.Status);
+        }
+
         _task = task;
         events.Publish(task.Id);
         if (task.Status.IsTerminal())

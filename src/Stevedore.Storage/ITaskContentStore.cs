@@ -27,4 +27,7 @@ public interface ITaskContentStore
 
     /// <summary>Completes when the log grows past <paramref name="position"/>, or when the token fires.</summary>
     Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the payloads, results and logs of these tasks (retention, or a task deleted by hand).</summary>
+    Task DeleteAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default);
 }

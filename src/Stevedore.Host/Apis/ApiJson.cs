@@ -35,6 +35,7 @@ public sealed record JobResponse(
     double RetryBackoff,
     string Network,
     int Priority,
+    int? RetentionDays,
     bool Paused,
     long Version,
     DateTimeOffset CreatedAt,
@@ -43,7 +44,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
+        job.Spec.Priority, job.Spec.RetentionDays, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
 }
 
 public sealed record AttemptResponse(int Number, string? Node, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, TaskRunStatus Status, long? ExitCode, string? Error);
@@ -78,5 +79,7 @@ public sealed record TaskResponse(
 public sealed record TaskListResponse(IReadOnlyList<TaskResponse> Items, string? NextCursor);
 
 public sealed record BatchResponse(IReadOnlyList<string> Ids);
+
+public sealed record RedriveResponse(int Queued, int AlreadyRedriven, bool More);
 
 public sealed record StatsResponse(string Job, IReadOnlyDictionary<string, long> Counts, int RunningNow, long QueuedNow);

@@ -12,7 +12,7 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
     private static readonly string[] s_jobReadOnlyFields = ["name", "version", "createdAt", "updatedAt", "paused"];
@@ -66,7 +66,7 @@ public static class JsonInput
         string? image = null;
         IReadOnlyList<string>? command = null;
         IReadOnlyDictionary<string, string>? env = null;
-        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null;
+        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, retentionDays = null;
         double? cpus = null, backoff = null;
         string? network = null;
         foreach (var property in body.EnumerateObject())
@@ -91,6 +91,7 @@ public static class JsonInput
                 case "retryBackoff": backoff = Number(value, "retryBackoff", errors); break;
                 case "network": network = String(value, "network", errors); break;
                 case "priority": priority = Integer(value, "priority", errors); break;
+                case "retentionDays": retentionDays = Integer(value, "retentionDays", errors); break;
                 case "name":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() != pathName)
                     {
@@ -112,7 +113,7 @@ public static class JsonInput
         {
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
-            Network = network, Priority = priority,
+            Network = network, Priority = priority, RetentionDays = retentionDays,
         };
     }
 

@@ -22,7 +22,7 @@ public static class TasksApi
             using (body)
             {
                 var errors = new FieldErrors();
-                var draft = body is null ? new TaskDraft() : JsonInput.ReadTask(body.RootElement, errors);
+                var draft = (body is null ? new TaskDraft() : JsonInput.ReadTask(body.RootElement, errors)) with { TraceParent = TraceParentOf(request) };
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);
@@ -67,7 +67,7 @@ public static class TasksApi
                 var i = 0;
                 foreach (var item in items.EnumerateArray())
                 {
-                    drafts.Add(JsonInput.ReadTask(item, errors, $"tasks[{i++}]."));
+                    drafts.Add(JsonInput.ReadTask(item, errors, $"tasks[{i++}].") with { TraceParent = TraceParentOf(request) });
                 }
 
                 if (errors.Any)
@@ -116,6 +116,18 @@ public static class TasksApi
 
         tasks.MapPost("/{id}/retry", async (string id, TaskService service) =>
             JobsApi.Respond(await service.RetryAsync(id), r => Results.Accepted($"/v1/tasks/{r.Task.Id}", TaskResponse.From(r.Task))));
+
+        // A dead letter queued again once: a second redrive within the idempotency window returns the same retry (200).
+        tasks.MapPost("/{id}/redrive", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.RedriveOneAsync(id), r => r.Existing
+                ? Results.Ok(TaskResponse.From(r.Task))
+                : Results.Accepted($"/v1/tasks/{r.Task.Id}", TaskResponse.From(r.Task))));
+
+        app.MapPost("/v1/jobs/{name}/tasks:redrive", async (string name, TaskService service, CancellationToken ct) =>
+            JobsApi.Respond(await service.RedriveAsync(name, ct), r => Results.Ok(new RedriveResponse(r.Queued, r.AlreadyRedriven, r.More))));
+
+        tasks.MapDelete("/{id}", async (string id, TaskService service, CancellationToken ct) =>
+            JobsApi.Respond(await service.DeleteAsync(id, ct), _ => Results.NoContent()));
 
         tasks.MapGet("/{id}/result", async (string id, TaskService service) =>
             JobsApi.Respond(await service.GetResultAsync(id), bytes => Results.Bytes(bytes.ToArray(), ContentTypeOf(bytes.Span))));
@@ -167,6 +179,8 @@ public static class TasksApi
 
         return app;
     }
+
+    private static string? TraceParentOf(HttpRequest request) => request.Headers.TraceParent.FirstOrDefault();
 
     private static LogStream? Invalid(FieldErrors errors, string field, string message)
     {

@@ -41,6 +41,7 @@ public static partial class StevedoreHost
         var gatewayPort = Port(config, "Orleans:GatewayPort", 30000);
         builder.Services.Configure<WorkerOptions>(o => o.Node ??= $"{Environment.MachineName}:{siloPort}");
 
+        var tracing = Telemetry.ReadTracing(config);
         var storage = StorageKind(config);
         NpgsqlDataSource? dataSource = null;
         if (storage == "postgres")
@@ -105,8 +106,13 @@ public static partial class StevedoreHost
             }
 
             silo.AddDashboard();
+            if (tracing.IsEnabled)
+            {
+                silo.AddActivityPropagation();
+            }
         });
         builder.Services.AddStevedore(config);
+        builder.AddStevedoreTelemetry(tracing);
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -128,6 +134,7 @@ public static partial class StevedoreHost
         app.MapJobsApi();
         app.MapTasksApi();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapStevedoreMetrics();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
         if (string.IsNullOrEmpty(token))

@@ -73,6 +73,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Stevedore:Worker:Node"] = "test-node",
             }).Build();
             siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddStevedore(config);
         }
     }
