@@ -69,6 +69,7 @@ public sealed partial class QueuePartitionGrain(
         foreach (var entry in entries)
         {
             ready |= _queue.Add(entry, now);
+            _jobsSeen.Add(entry.Job);
         }
 
         if (ready)

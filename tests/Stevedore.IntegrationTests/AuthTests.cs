@@ -21,6 +21,7 @@ public class AuthTests(TokenServer server) : IClassFixture<TokenServer>
     [InlineData("/v1/jobs")]
     [InlineData("/v1/tasks")]
     [InlineData("/dashboard/")]
+    [InlineData("/metrics")]
     public async Task MissingToken_Is401(string path)
     {
         var response = await server.Http.GetAsync(path);
