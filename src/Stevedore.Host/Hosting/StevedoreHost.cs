@@ -7,6 +7,7 @@ using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
+using Stevedore.Host.WebConsole;
 
 namespace Stevedore.Host.Hosting;
 
@@ -19,7 +20,11 @@ public static partial class StevedoreHost
     /// <param name="configure">Extra configuration for tests, applied last.</param>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // The application is this assembly (where the console's pages are), whichever process hosts it (tests too).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = typeof(StevedoreHost).Assembly.GetName().Name,
+        });
         configure?.Invoke(builder);
         var config = builder.Configuration;
         using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
@@ -113,6 +118,7 @@ public static partial class StevedoreHost
         });
         builder.Services.AddStevedore(config);
         builder.AddStevedoreTelemetry(tracing);
+        builder.AddStevedoreConsole(dataSource);
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -135,6 +141,7 @@ public static partial class StevedoreHost
         app.MapTasksApi();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapStevedoreMetrics();
+        app.MapStevedoreConsole();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
         if (string.IsNullOrEmpty(token))
