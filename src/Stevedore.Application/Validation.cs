@@ -13,6 +13,7 @@ public static partial class Validation
     public const int MaxListLimit = 1000;
     public const int DefaultListLimit = 50;
     public const int MaxRetentionDays = 3650;
+    public const int MaxWaitSeconds = 300;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex JobNamePattern();
@@ -210,6 +211,10 @@ public static partial class Validation
 
         return errors.Any ? null : new TaskQuery { Job = draft.Job, Status = status, Label = label, Limit = limit, Cursor = draft.Cursor };
     }
+
+    /// <summary>How long a synchronous invoke may wait for its task to finish (field <c>wait</c>, 0 = do not wait).</summary>
+    public static void Wait(long? seconds, FieldErrors errors) =>
+        Range(errors, "wait", seconds, 0, MaxWaitSeconds, " seconds (0 answers at once)");
 
     private static void Range(FieldErrors errors, string field, long? value, long min, long max, string hint = "")
     {

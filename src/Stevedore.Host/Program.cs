@@ -7,6 +7,11 @@ try
         return await StevedoreHost.MigrateAsync(args[1..]);
     }
 
+    if (args.Length > 0 && args[0] == "certs")
+    {
+        return Stevedore.Host.Cluster.CertsCommand.Run(args[1..], Console.Out);
+    }
+
     var app = await StevedoreHost.BuildAsync(args);
     await app.RunAsync();
     return 0;

@@ -17,7 +17,7 @@ public static class ContainerScenarios
         var n = quick ? 10 : 30;
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
         await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
         await PutEchoJobAsync(http, "cold");
 
         // Warm both paths once (JIT, image cache, engine caches), then interleave the samples.
@@ -49,7 +49,7 @@ public static class ContainerScenarios
         var n = quick ? 40 : 200;
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
         await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
         await PutEchoJobAsync(http, "parallel");
         var tasks = app.Services.GetRequiredService<ITaskStore>();
         await RunTaskAsync(http, "parallel");

@@ -54,7 +54,8 @@ public static class BenchEnvironment
     {
         var all = new Dictionary<string, string?>
         {
-            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
             ["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8],
             ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -71,6 +72,12 @@ public static class BenchEnvironment
         await app.StartAsync();
         return app;
     }
+
+    /// <summary>The host's REST address.</summary>
+    public static Uri HttpAddress(WebApplication app) => new(app.Configuration["Kestrel:Endpoints:Http:Url"]!);
+
+    /// <summary>The host's gRPC address.</summary>
+    public static Uri GrpcAddress(WebApplication app) => new(app.Configuration["Kestrel:Endpoints:Grpc:Url"]!);
 
     public static long RssBytes()
     {

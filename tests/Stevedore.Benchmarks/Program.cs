@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Stevedore.Benchmarks;
 
-// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [cold|parallel|control|hangfire|memory|all] [--quick]
+// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [cold|parallel|control|hangfire|memory|grpc|all] [--quick]
 var quick = args.Contains("--quick");
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
-var known = new[] { "cold", "parallel", "control", "control-memory", "hangfire", "memory", "all" };
+var known = new[] { "cold", "parallel", "control", "control-memory", "hangfire", "memory", "grpc", "all" };
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"unknown scenario '{scenario}'; use one of: {string.Join(", ", known)}");
@@ -42,6 +42,11 @@ if (Runs("hangfire"))
 if (Runs("memory"))
 {
     await ControlPlaneScenarios.MemoryAsync(quick);
+}
+
+if (Runs("grpc"))
+{
+    await GrpcScenarios.RunAsync(quick);
 }
 
 Summary.Print();

@@ -4,9 +4,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Stevedore.Client;
 using Stevedore.Host.Hosting;
 
 namespace Stevedore.IntegrationTests;
@@ -24,6 +26,9 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
     public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>The host's gRPC endpoint (HTTP/2 cleartext).</summary>
+    public Uri GrpcAddress { get; } = new($"http://127.0.0.1:{Names.FreePort()}");
     public IServiceProvider Services => _app!.Services;
 
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
@@ -39,6 +44,7 @@ public class StevedoreServer : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Grpc:Url"] = GrpcAddress.ToString(),
             ["Orleans:ClusterId"] = "it-" + Guid.NewGuid().ToString("N")[..8],
             ["Orleans:SiloPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -52,7 +58,7 @@ public class StevedoreServer : IAsyncLifetime
 
         _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
         await _app.StartAsync();
-        var address = _app.Urls.First();
+        var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
         Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
     }
 
@@ -68,6 +74,12 @@ public class StevedoreServer : IAsyncLifetime
         Docker.Dispose();
         await CleanupAsync();
     }
+
+    /// <summary>A gRPC channel to the host; the caller disposes it.</summary>
+    public GrpcChannel NewChannel() => GrpcChannel.ForAddress(GrpcAddress);
+
+    /// <summary>The .NET client library on the host's gRPC endpoint; the caller disposes it.</summary>
+    public StevedoreClient NewClient(string? token = null) => new(new StevedoreClientOptions { Address = GrpcAddress, Token = token });
 
     public async Task<JsonElement> PutJobAsync(string name, object body)
     {

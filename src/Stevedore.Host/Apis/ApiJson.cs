@@ -70,6 +70,10 @@ public sealed record TaskResponse(
     bool CancelRequested,
     IReadOnlyList<AttemptResponse> Attempts)
 {
+    /// <summary>A synchronous invoke's result, inline when it is UTF-8 text of at most 64 KiB; left out otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Result { get; init; }
+
     public static TaskResponse From(TaskRecord t) => new(
         t.Id, t.Job, t.JobVersion, t.Status, t.Priority, t.Attempt, t.MaxAttempts, t.ExitCode, t.Error, t.CreatedAt,
         t.StartedAt, t.FinishedAt, t.RunAfter, t.Labels, t.Node, t.RetryOf, t.TimeoutSeconds, t.CancelRequested,

@@ -42,7 +42,8 @@ public static class Problems
         }
     }
 
-    private static bool IsUnavailable(Exception exception)
+    /// <summary>Storage or cluster did not answer: the caller may try again (503, gRPC UNAVAILABLE).</summary>
+    public static bool IsUnavailable(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {

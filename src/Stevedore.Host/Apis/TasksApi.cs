@@ -13,6 +13,12 @@ public static class TasksApi
     {
         app.MapPost("/v1/jobs/{name}/tasks", async (string name, HttpRequest request, TaskService service, IOptions<QueueOptions> options) =>
         {
+            var (wait, waitProblem) = SyncInvoke.ReadWait(request.Query);
+            if (waitProblem is not null)
+            {
+                return waitProblem;
+            }
+
             var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBodyBytes(options.Value.MaxPayloadBytes), allowEmpty: true);
             if (problem is not null)
             {
@@ -26,6 +32,11 @@ public static class TasksApi
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);
+                }
+
+                if (wait is > 0)
+                {
+                    return SyncInvoke.Respond(await service.RunAsync(name, draft, wait, request.HttpContext.RequestAborted));
                 }
 
                 var result = await service.EnqueueAsync(name, draft);

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Net;
 using Npgsql;
-using Orleans.Configuration;
 using Orleans.Dashboard;
 using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
+using Stevedore.Host.Grpc;
 using Stevedore.Host.WebConsole;
 
 namespace Stevedore.Host.Hosting;
@@ -27,6 +27,7 @@ public static partial class StevedoreHost
         });
         configure?.Invoke(builder);
         var config = builder.Configuration;
+        GrpcEndpoints.AddDefaults(config, config);
         using var bootLoggers = LoggerFactory.Create(l => l.AddConsole());
         var bootLog = bootLoggers.CreateLogger("Stevedore");
 
@@ -60,57 +61,8 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
         }
 
-        builder.UseOrleans(silo =>
+        builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort, silo =>
         {
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = clusterId;
-                o.ServiceId = "stevedore";
-            });
-            if (dataSource is null)
-            {
-                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "stevedore", clusterId: clusterId);
-                silo.AddMemoryGrainStorageAsDefault();
-                silo.UseInMemoryReminderService();
-            }
-            else
-            {
-                var connectionString = dataSource.ConnectionString;
-                var advertised = IPAddress.TryParse(config["Orleans:AdvertisedIP"] ?? "127.0.0.1", out var ip)
-                    ? ip
-                    : throw new StartupException($"Orleans:AdvertisedIP '{config["Orleans:AdvertisedIP"]}' is not an IP address.");
-                silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
-                silo.UseAdoNetClustering(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.AddAdoNetGrainStorageAsDefault(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.UseAdoNetReminderService(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                silo.Configure<ClusterMembershipOptions>(o =>
-                {
-                    // Notice a dead silo within seconds, not the default half minute.
-                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
-                    o.NumMissedProbesLimit = 2;
-                    o.NumVotesForDeathDeclaration = 1;
-                    o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-                    // A silo that joins ignores table rows whose "I am alive" is stale: with a short period, a silo
-                    // restarting after a crash does not wait long for the dead row it left behind.
-                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
-                    o.NumMissedTableIAmAliveLimit = 2;
-                    config.GetSection("Orleans:Membership").Bind(o);
-                });
-            }
-
-            silo.AddDashboard();
             if (tracing.IsEnabled)
             {
                 silo.AddActivityPropagation();
@@ -119,12 +71,28 @@ public static partial class StevedoreHost
         builder.Services.AddStevedore(config);
         builder.AddStevedoreTelemetry(tracing);
         builder.AddStevedoreConsole(dataSource);
+        builder.Services.AddStevedoreGrpc();
+        builder.Services.AddOpenApi(o =>
+        {
+            // The HTTP API and health; not the dashboard nor the gRPC methods (those are described by their .proto files).
+            o.ShouldInclude = d => d.RelativePath is { } path && (path.StartsWith("v1/", StringComparison.Ordinal) || path == "v1" || path == "healthz");
+        });
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
         builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
 
         var app = builder.Build();
+        try
+        {
+            SiloSetup.RequireTlsBeyondLoopback(app.Services);
+        }
+        catch (StartupException)
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
         {
@@ -136,9 +104,14 @@ public static partial class StevedoreHost
         });
         app.UseMiddleware<AdminTokenMiddleware>();
 
-        app.MapOpsApi();
-        app.MapJobsApi();
-        app.MapTasksApi();
+        // One group for the HTTP API, so each endpoint gets its OpenAPI description (Apis/ApiDescriptions.cs).
+        var api = app.MapGroup("");
+        ((IEndpointConventionBuilder)api).Add(ApiDescriptions.Describe);
+        api.MapOpsApi();
+        api.MapJobsApi();
+        api.MapTasksApi();
+        app.MapOpenApi();
+        app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapStevedoreMetrics();
         app.MapStevedoreConsole();

@@ -12,14 +12,16 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private SiloProcess(Process process, int siloPort, int httpPort)
+    private SiloProcess(Process process, int siloPort, int gatewayPort, int httpPort)
     {
         _process = process;
         SiloPort = siloPort;
+        GatewayPort = gatewayPort;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public int SiloPort { get; }
+    public int GatewayPort { get; }
     public string Node => $"{Environment.MachineName}:{SiloPort}";
     public HttpClient Http { get; }
     public bool HasExited => _process.HasExited;
@@ -40,6 +42,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public static SiloProcess Launch(string connectionString, string clusterId, params string[] extra)
     {
         var siloPort = Names.FreePort();
+        var gatewayPort = Names.FreePort();
         var httpPort = Names.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
@@ -54,8 +57,9 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--ConnectionStrings:Postgres={connectionString}",
             $"--Orleans:ClusterId={clusterId}",
             $"--Orleans:SiloPort={siloPort}",
-            $"--Orleans:GatewayPort={Names.FreePort()}",
+            $"--Orleans:GatewayPort={gatewayPort}",
             $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{Names.FreePort()}",
             "--Stevedore:Worker:Slots=2",
             "--Stevedore:Queue:LeaseDuration=00:00:03",
             "--Logging:LogLevel:Default=Warning",
@@ -65,7 +69,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start)!;
-        var silo = new SiloProcess(process, siloPort, httpPort);
+        var silo = new SiloProcess(process, siloPort, gatewayPort, httpPort);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();

@@ -1,0 +1,200 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+using Stevedore.Client;
+
+namespace Stevedore.Cli;
+
+// Inside the namespace: the API's messages.
+using Stevedore.Api.V1;
+
+public sealed class JobPutSettings : JobNameSettings
+{
+    [CommandOption("--image <IMAGE>", isRequired: true)]
+    [Description("Docker image reference (tag or digest)")]
+    public string Image { get; set; } = "";
+
+    [CommandOption("--timeout <DURATION>")]
+    [Description("Kill a task still running after this long: 90, 30s, 5m, 1h (default 1h)")]
+    public string? Timeout { get; set; }
+
+    [CommandOption("--memory <MIB>")]
+    [Description("Memory limit in MiB (default 256)")]
+    public long? Memory { get; set; }
+
+    [CommandOption("--cpus <CPUS>")]
+    [Description("CPU limit (default 1)")]
+    public double? Cpus { get; set; }
+
+    [CommandOption("--retries <N>")]
+    [Description("Retries after a failure or timeout, 0 to 20 (default 0)")]
+    public long? Retries { get; set; }
+
+    [CommandOption("--retry-delay <DURATION>")]
+    [Description("Delay before the first retry (default 10s)")]
+    public string? RetryDelay { get; set; }
+
+    [CommandOption("--retry-backoff <FACTOR>")]
+    [Description("Multiplier of the delay per further retry (default 2)")]
+    public double? RetryBackoff { get; set; }
+
+    [CommandOption("--max-concurrency <N>")]
+    [Description("Tasks of this job running at once, cluster-wide (default 0: unlimited)")]
+    public long? MaxConcurrency { get; set; }
+
+    [CommandOption("--priority <N>")]
+    [Description("Default priority of its tasks, 0 to 2 (2 runs first)")]
+    public long? Priority { get; set; }
+
+    [CommandOption("--network <NETWORK>")]
+    [Description("bridge (default) or none")]
+    public string? Network { get; set; }
+
+    [CommandOption("-e|--env <KEY=VALUE>")]
+    [Description("An environment variable; repeat for more")]
+    public string[] Env { get; set; } = [];
+}
+
+/// <summary><c>stevedore job put NAME --image IMG [options] [-- CMD ARG...]</c></summary>
+public sealed class JobPutCommand : ClientCommand<JobPutSettings>
+{
+    protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, JobPutSettings s, CancellationToken ct)
+    {
+        var spec = new JobSpec { Image = s.Image };
+        spec.Command.AddRange(context.Remaining.Raw);
+        foreach (var (key, value) in Check(Parsing.Pairs(s.Env, "--env", '=', out var envError), envError))
+        {
+            spec.Env[key] = value;
+        }
+
+        if (s.Timeout is { } timeout)
+        {
+            spec.TimeoutSeconds = Check(Parsing.Seconds(timeout, "--timeout", out var e), e);
+        }
+
+        if (s.RetryDelay is { } delay)
+        {
+            spec.RetryDelaySeconds = Check(Parsing.Seconds(delay, "--retry-delay", out var e), e);
+        }
+
+        if (s.Memory is { } memory)
+        {
+            spec.MemoryMb = memory;
+        }
+
+        if (s.Cpus is { } cpus)
+        {
+            spec.Cpus = cpus;
+        }
+
+        if (s.Retries is { } retries)
+        {
+            spec.Retries = retries;
+        }
+
+        if (s.RetryBackoff is { } backoff)
+        {
+            spec.RetryBackoff = backoff;
+        }
+
+        if (s.MaxConcurrency is { } max)
+        {
+            spec.MaxConcurrency = max;
+        }
+
+        if (s.Priority is { } priority)
+        {
+            spec.Priority = priority;
+        }
+
+        if (s.Network is { } network)
+        {
+            spec.Network = network;
+        }
+
+        var put = await client.PutJobAsync(s.Name, spec, ct);
+        if (s.Json)
+        {
+            Output.Json(Views.Job(put.Job));
+        }
+        else
+        {
+            Console.Error.WriteLine(put.Created ? $"created job {put.Job.Name}" : $"updated job {put.Job.Name} (version {put.Job.Version})");
+            Output.Table(Output.Job(put.Job));
+        }
+
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary><c>stevedore job list</c></summary>
+public sealed class JobListCommand : ClientCommand<OutputSettings>
+{
+    protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, OutputSettings s, CancellationToken ct)
+    {
+        var jobs = await client.ListJobsAsync(ct);
+        if (s.Json)
+        {
+            Output.Json(new { items = jobs.Select(Views.Job) });
+        }
+        else
+        {
+            Output.Table(Output.Jobs(jobs));
+        }
+
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary><c>stevedore job get|pause|resume NAME</c>: prints the job.</summary>
+public sealed class JobShowCommand : ClientCommand<JobNameSettings>
+{
+    protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, JobNameSettings s, CancellationToken ct)
+    {
+        var job = context.Name switch
+        {
+            "pause" => await client.PauseJobAsync(s.Name, ct),
+            "resume" => await client.ResumeJobAsync(s.Name, ct),
+            _ => await client.GetJobAsync(s.Name, ct),
+        };
+        if (s.Json)
+        {
+            Output.Json(Views.Job(job));
+        }
+        else
+        {
+            Output.Table(Output.Job(job));
+        }
+
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary><c>stevedore job delete NAME</c></summary>
+public sealed class JobDeleteCommand : ClientCommand<JobNameSettings>
+{
+    protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, JobNameSettings s, CancellationToken ct)
+    {
+        await client.DeleteJobAsync(s.Name, ct);
+        Console.Error.WriteLine($"deleted job {s.Name}");
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary><c>stevedore job stats NAME</c></summary>
+public sealed class JobStatsCommand : ClientCommand<JobNameSettings>
+{
+    protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, JobNameSettings s, CancellationToken ct)
+    {
+        var stats = await client.GetJobStatsAsync(s.Name, ct);
+        if (s.Json)
+        {
+            Output.Json(Views.Stats(stats));
+        }
+        else
+        {
+            Output.Table(Output.Stats(stats));
+        }
+
+        return ExitCodes.Ok;
+    }
+}

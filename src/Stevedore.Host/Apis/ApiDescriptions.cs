@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Stevedore.Host.Apis;
+
+/// <summary>
+/// What each HTTP endpoint accepts and answers, for the OpenAPI document (<c>/openapi/v1.json</c>). Endpoints read
+/// their bodies by hand (so every malformed field gets a named 400), which the document cannot see: this table says
+/// it instead, applied as endpoint metadata. A test compares the document with the real endpoints.
+/// </summary>
+public static class ApiDescriptions
+{
+    private const string Json = "application/json";
+    private const string Problem = "application/problem+json";
+    private const string Text = "text/plain";
+
+    private static readonly Dictionary<(string Method, string Route), (Type? Body, (int Status, Type? Type, string ContentType)[] Responses)> s_table = new()
+    {
+        [("PUT", "/v1/jobs/{name}")] = (typeof(JobRequest), [(201, typeof(JobResponse), Json), (200, typeof(JobResponse), Json), Invalid, TooLarge, Unsupported]),
+        [("GET", "/v1/jobs")] = (null, [(200, typeof(JobListResponse), Json)]),
+        [("GET", "/v1/jobs/{name}")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
+        [("DELETE", "/v1/jobs/{name}")] = (null, [(204, typeof(void), ""), NotFound]),
+        [("POST", "/v1/jobs/{name}/pause")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
+        [("POST", "/v1/jobs/{name}/resume")] = (null, [(200, typeof(JobResponse), Json), NotFound]),
+        [("GET", "/v1/jobs/{name}/stats")] = (null, [(200, typeof(StatsResponse), Json), NotFound]),
+        [("POST", "/v1/jobs/{name}/tasks")] = (typeof(TaskRequest),
+            [(202, typeof(TaskResponse), Json), (200, typeof(TaskResponse), Json), Invalid, NotFound, TooLarge, Unsupported]),
+        [("POST", "/v1/jobs/{name}/tasks:batch")] = (typeof(BatchRequest), [(202, typeof(BatchResponse), Json), Invalid, NotFound, TooLarge, Unsupported]),
+        [("GET", "/v1/tasks")] = (null, [(200, typeof(TaskListResponse), Json), Invalid]),
+        [("GET", "/v1/tasks/{id}")] = (null, [(200, typeof(TaskResponse), Json), NotFound]),
+        [("POST", "/v1/tasks/{id}/cancel")] = (null, [(200, typeof(TaskResponse), Json), NotFound, Conflict]),
+        [("POST", "/v1/tasks/{id}/retry")] = (null, [(202, typeof(TaskResponse), Json), NotFound, Conflict]),
+        [("POST", "/v1/tasks/{id}/redrive")] = (null, [(202, typeof(TaskResponse), Json), (200, typeof(TaskResponse), Json), NotFound, Conflict]),
+        [("POST", "/v1/jobs/{name}/tasks:redrive")] = (null, [(200, typeof(RedriveResponse), Json), NotFound]),
+        [("DELETE", "/v1/tasks/{id}")] = (null, [(204, typeof(void), ""), NotFound, Conflict]),
+        [("GET", "/v1/tasks/{id}/result")] = (null, [(200, typeof(byte[]), "application/octet-stream"), NotFound]),
+        [("GET", "/v1/tasks/{id}/log")] = (null, [(200, typeof(string), Text), Invalid, NotFound]),
+        [("GET", "/healthz")] = (null, [(200, typeof(string), Text), (503, typeof(string), Text)]),
+    };
+
+    private static (int, Type?, string) Invalid => (400, typeof(HttpValidationProblemDetails), Problem);
+    private static (int, Type?, string) NotFound => (404, typeof(ProblemDetails), Problem);
+    private static (int, Type?, string) Conflict => (409, typeof(ProblemDetails), Problem);
+    private static (int, Type?, string) TooLarge => (413, typeof(ProblemDetails), Problem);
+    private static (int, Type?, string) Unsupported => (415, typeof(ProblemDetails), Problem);
+
+    /// <summary>Adds the table's request and response descriptions to the endpoint, if it is one of the API's.</summary>
+    public static void Describe(EndpointBuilder endpoint)
+    {
+        if (endpoint is not RouteEndpointBuilder { RoutePattern: var pattern }
+            || endpoint.Metadata.OfType<IHttpMethodMetadata>().FirstOrDefault() is not { } methods)
+        {
+            return;
+        }
+
+        foreach (var method in methods.HttpMethods)
+        {
+            if (!s_table.TryGetValue((method, Route(pattern)), out var entry))
+            {
+                continue;
+            }
+
+            // The request body types stay out of the metadata: IAcceptsMetadata also takes part in routing and would
+            // refuse bodies sent without a JSON content type with 415 (the API accepts them).
+            foreach (var (status, type, contentType) in entry.Responses)
+            {
+                endpoint.Metadata.Add(new ProducesResponseTypeMetadata(status, type, contentType.Length == 0 ? [] : [contentType]));
+            }
+
+            // Every call may also be refused for its token or answered 503 while storage or cluster is away.
+            endpoint.Metadata.Add(new ProducesResponseTypeMetadata(401, typeof(ProblemDetails), [Problem]));
+            endpoint.Metadata.Add(new ProducesResponseTypeMetadata(503, typeof(ProblemDetails), [Problem]));
+        }
+    }
+
+    /// <summary>The route as written in the table: no trailing slash.</summary>
+    public static string Route(RoutePattern pattern) => "/" + (pattern.RawText ?? "").Trim('/');
+
+    /// <summary>The job a caller sends to <c>PUT /v1/jobs/{name}</c>; every field but <c>image</c> is optional.</summary>
+    public sealed record JobRequest(
+        string Image, IReadOnlyList<string>? Command, IReadOnlyDictionary<string, string>? Env, int? TimeoutSeconds, int? MemoryMb,
+        double? Cpus, int? MaxConcurrency, int? Retries, int? RetryDelaySeconds, double? RetryBackoff, string? Network, int? Priority,
+        int? RetentionDays);
+
+    /// <summary>A task a caller sends: <c>payload</c> is any JSON (a string is passed as its raw text).</summary>
+    public sealed record TaskRequest(
+        JsonElement? Payload, int? Priority, int? DelaySeconds, int? TimeoutSeconds, string? IdempotencyKey, IReadOnlyDictionary<string, string>? Labels);
+
+    /// <summary>Up to 1000 tasks of one job, all or none.</summary>
+    public sealed record BatchRequest(IReadOnlyList<TaskRequest> Tasks);
+
+    public sealed record JobListResponse(IReadOnlyList<JobResponse> Items);
+}

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Stevedore.Host.Hosting;
+
+namespace Stevedore.Host.Grpc;
+
+/// <summary>The gRPC front end: its own HTTP/2-only Kestrel endpoint, services, health and reflection.</summary>
+public static class GrpcEndpoints
+{
+    public const string UrlKey = "Kestrel:Endpoints:Grpc:Url";
+    public const string DefaultUrl = "http://127.0.0.1:8081";
+
+    /// <summary>Largest gRPC request (a batch of 1000 tasks with their payloads); a larger one is RESOURCE_EXHAUSTED.</summary>
+    public const int MaxReceiveMessageBytes = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// The gRPC endpoint unless configured otherwise: <see cref="DefaultUrl"/>, HTTP/2 only (cleartext gRPC cannot share
+    /// an HTTP/1.1 endpoint: clients would fail with HTTP_1_1_REQUIRED).
+    /// </summary>
+    public static void AddDefaults(IConfigurationBuilder builder, IConfiguration config)
+    {
+        var defaults = new Dictionary<string, string?>();
+        if (string.IsNullOrEmpty(config[UrlKey]))
+        {
+            defaults[UrlKey] = DefaultUrl;
+        }
+
+        if (string.IsNullOrEmpty(config["Kestrel:Endpoints:Grpc:Protocols"]))
+        {
+            defaults["Kestrel:Endpoints:Grpc:Protocols"] = "Http2";
+        }
+
+        if (defaults.Count > 0)
+        {
+            builder.AddInMemoryCollection(defaults);
+        }
+    }
+
+    public static IServiceCollection AddStevedoreGrpc(this IServiceCollection services)
+    {
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<GrpcGuard>();
+            o.MaxReceiveMessageSize = MaxReceiveMessageBytes;
+            o.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<StevedoreHealthCheck>("stevedore");
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapStevedoreGrpc(this IEndpointRouteBuilder app)
+    {
+        app.MapGrpcService<JobsGrpcService>();
+        app.MapGrpcService<TasksGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+}
+
+/// <summary>The same checks as <c>/healthz</c>, for <c>grpc.health.v1.Health</c>.</summary>
+public sealed class StevedoreHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var problems = await HealthProbe.ProblemsAsync(services, cancellationToken);
+        return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(string.Join("; ", problems));
+    }
+}
