@@ -39,6 +39,8 @@ public sealed record ContainerRunRequest
     /// <summary>The worker node running it; containers carry it as a label so a restarted node can find its orphans.</summary>
     public string Node { get; init; } = "";
     public ReadOnlyMemory<byte> Payload { get; init; }
+    /// <summary>The W3C trace context the container continues, passed as <c>TRACEPARENT</c>.</summary>
+    public string? TraceParent { get; init; }
 
     public const string PayloadPath = "/stevedore/payload";
     public const string ResultPath = "/stevedore/result";
@@ -55,6 +57,7 @@ public sealed record ContainerRunRequest
         $"STEVEDORE_ATTEMPT={Attempt}",
         $"STEVEDORE_PAYLOAD_FILE={PayloadPath}",
         $"STEVEDORE_RESULT_FILE={ResultPath}",
+        .. TraceParent is null ? Array.Empty<string>() : [$"TRACEPARENT={TraceParent}"],
     ];
 }
 

@@ -35,6 +35,11 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
     protected virtual Task CleanupAsync() => Task.CompletedTask;
+
+    /// <summary>Adds to the host before it is built (e.g. a trace exporter a test reads).</summary>
+    protected virtual void ConfigureHost(WebApplicationBuilder builder)
+    {
+    }
     public DockerClient Docker { get; } = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
 
     public async Task InitializeAsync()
@@ -56,7 +61,11 @@ public class StevedoreServer : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
+        _app = await StevedoreHost.BuildAsync([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(settings);
+            ConfigureHost(b);
+        });
         await _app.StartAsync();
         var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
         Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };

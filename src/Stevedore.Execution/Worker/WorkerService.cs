@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
@@ -99,6 +100,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             _pending[p] = 1;
         }
 
+        using var slots = StevedoreMetrics.ObserveSlots(Node, () => _options.Slots - Volatile.Read(ref _free), _options.Slots);
         _ = HeartbeatLoopAsync(stoppingToken);
         _ = LeaseLoopAsync(stoppingToken);
         _ = FlushLoopAsync(stoppingToken);
@@ -223,6 +225,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             return;
         }
 
+        using var span = StevedoreTracing.StartRun(assignment, Node);
+
         var payload = await _content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
         var log = new TaskLogWriter(_content, leased.TaskId, assignment.Attempt, _options.LogCapBytes);
         if (assignment.Attempt > 1)
@@ -240,6 +244,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
             Node = Node,
             Payload = payload,
+            TraceParent = StevedoreTracing.ForContainer(span, assignment.TraceParent),
         };
 
         run.Log = log;
@@ -270,6 +275,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             WorkerLost = lost,
         };
         await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
+        StevedoreTracing.Outcome(span, exit.Status, exit.Error);
     }
 
     /// <summary>
