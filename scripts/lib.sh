@@ -95,25 +95,56 @@ ensure_postgres() {
   pg_instance start "$STEVEDORE_PG_PORT"
 }
 
-# pg_instance start|stop PORT: a PostgreSQL server of its own on 127.0.0.1:PORT (data under $STEVEDORE_STATE/pg-PORT,
-# or $STEVEDORE_STATE/pg for the test server), for tests that take a database away and bring it back.
+# pg_instance start|stop|destroy PORT: a PostgreSQL server of its own on 127.0.0.1:PORT, for tests that take a
+# database away and bring it back; destroy stops it and deletes its data. Its data and socket live in
+# $(pg_root)/pg-PORT ($(pg_root)/pg for the test server on $STEVEDORE_PG_PORT).
 pg_instance() {
   local action="$1" port="$2" bin dir
   bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   if [ -z "$bin" ]; then apt_install postgresql; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; fi
-  if [ "$port" = "$STEVEDORE_PG_PORT" ]; then dir="$STEVEDORE_STATE/pg"; else dir="$STEVEDORE_STATE/pg-$port"; fi
-  chmod 755 "$STEVEDORE_STATE"
+  if [ "$port" = "$STEVEDORE_PG_PORT" ]; then dir="$(pg_root)/pg"; else dir="$(pg_root)/pg-$port"; fi
   mkdir -p "$dir"
   chown postgres "$dir"
   case "$action" in
     start)
       if [ ! -f "$dir/data/PG_VERSION" ]; then
-        runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
+        as_postgres "$bin/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
       fi
-      runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
+      as_postgres "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null ;;
     stop)
-      runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null ;;
+      as_postgres "$bin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null ;;
+    destroy)
+      if [ -f "$dir/data/postmaster.pid" ]; then as_postgres "$bin/pg_ctl" -D "$dir/data" -w -m immediate stop >/dev/null || true; fi
+      rm -rf "$dir" ;;
   esac
 }
+
+# Runs a command as user postgres from /, so it never depends on the caller's folder (a checkout may sit where only
+# root can enter).
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
+# Where PostgreSQL data and sockets live: $STEVEDORE_STATE when user postgres can reach it, else a folder of its own
+# in /tmp. Never inside the checkout.
+pg_root() {
+  chmod 755 "$STEVEDORE_STATE" 2>/dev/null || true
+  if as_postgres test -x "$STEVEDORE_STATE" 2>/dev/null; then
+    printf '%s' "$STEVEDORE_STATE"
+  else
+    mkdir -p /tmp/stevedore-pg && chmod 755 /tmp/stevedore-pg
+    printf '%s' /tmp/stevedore-pg
+  fi
+}
+# Removes the containers of one test run's worker nodes (named it-RUN-…) that its tests left behind, e.g. when a test
+# host crashed; containers of other runs and of anything else are not touched.
+sweep_test_containers() {
+  local run="$1" ids
+  ids=$(docker ps -aq --filter label=stevedore.node | xargs -r docker inspect -f '{{.Id}} {{index .Config.Labels "stevedore.node"}}' 2>/dev/null \
+    | awk -v prefix="it-$run-" 'index($2, prefix) == 1 { print $1 }')
+  if [ -n "$ids" ]; then
+    log "removing $(wc -w <<<"$ids") containers the test run left behind"
+    docker rm -f $ids >/dev/null || true
+  fi
+}
+
 export STEVEDORE_TEST_POSTGRES="Host=127.0.0.1;Port=$STEVEDORE_PG_PORT;Username=postgres"

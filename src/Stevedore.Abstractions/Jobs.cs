@@ -26,6 +26,8 @@ public sealed record JobSpec
     [Id(11)] public int Priority { get; init; }
     /// <summary>Days a finished task of this job is kept; null means <c>Stevedore:Retention:FinishedTasks</c>.</summary>
     [Id(12)] public int? RetentionDays { get; init; }
+    /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
+    [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
@@ -37,7 +39,8 @@ public sealed record JobSpec
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
-        && RetentionDays == other.RetentionDays;
+        && RetentionDays == other.RetentionDays
+        && Subscriptions.SequenceEqual(other.Subscriptions);
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

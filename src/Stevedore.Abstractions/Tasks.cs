@@ -92,8 +92,13 @@ public sealed record TaskRecord
     [Id(19)] public int Partition { get; init; }
     [Id(20)] public bool CancelRequested { get; init; }
     [Id(21)] public int PayloadBytes { get; init; }
+    /// <summary>
+    /// Variables this task's containers see besides the job's <c>env</c>, set by the trigger that made it (a webhook's
+    /// <c>STEVEDORE_HOOK_*</c>); small and bounded (see <c>Validation.MaxTaskEnvironment</c>).
+    /// </summary>
+    [Id(22)] public IReadOnlyDictionary<string, string> Environment { get; init; } = NoLabels;
     /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
-    [Id(22)] public string? TraceParent { get; init; }
+    [Id(23)] public string? TraceParent { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
@@ -122,8 +127,10 @@ public sealed record RunAssignment
     [Id(1)] public required JobInfo Job { get; init; }
     [Id(2)] public int Attempt { get; init; }
     [Id(3)] public int TimeoutSeconds { get; init; }
+    /// <summary>The task's own variables (<see cref="TaskRecord.Environment"/>).</summary>
+    [Id(4)] public IReadOnlyDictionary<string, string> Environment { get; init; } = TaskRecord.NoLabels;
     /// <summary>The task's <see cref="TaskRecord.TraceParent"/>: the run continues its trace.</summary>
-    [Id(4)] public string? TraceParent { get; init; }
+    [Id(5)] public string? TraceParent { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>

@@ -6,6 +6,8 @@ public enum AppErrorKind
     NotFound,
     Conflict,
     TooLarge,
+    /// <summary>Missing or wrong credentials of the call itself (a webhook's token or signature).</summary>
+    Unauthorized,
 }
 
 /// <summary>A refusal the caller can act on; HTTP maps it to problem+json, gRPC to a status code.</summary>
@@ -14,6 +16,7 @@ public sealed record AppError(AppErrorKind Kind, string Detail, IReadOnlyDiction
     public static AppError NotFound(string detail) => new(AppErrorKind.NotFound, detail);
     public static AppError Conflict(string detail) => new(AppErrorKind.Conflict, detail);
     public static AppError TooLarge(string detail) => new(AppErrorKind.TooLarge, detail);
+    public static AppError Unauthorized(string detail) => new(AppErrorKind.Unauthorized, detail);
 
     public static AppError Invalid(FieldErrors errors) =>
         new(AppErrorKind.Invalid, errors.Summary(), errors.ToDictionary());

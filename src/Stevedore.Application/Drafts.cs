@@ -16,6 +16,7 @@ public sealed record JobDraft
     public string? Network { get; init; }
     public long? Priority { get; init; }
     public long? RetentionDays { get; init; }
+    public IReadOnlyList<string>? Subscriptions { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>
@@ -30,6 +31,8 @@ public sealed record TaskDraft
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     /// <summary>The caller's W3C <c>traceparent</c>, if it sent one (a malformed one is ignored).</summary>
     public string? TraceParent { get; init; }
+    /// <summary>Variables for the task's containers, set by triggers (a webhook's <c>STEVEDORE_HOOK_*</c>); callers of the task API cannot set it.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>A task listing request as a caller sent it (query-string values).</summary>

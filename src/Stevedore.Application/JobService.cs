@@ -1,3 +1,4 @@
+using Stevedore.Application.Triggers;
 using Stevedore.Storage;
 
 namespace Stevedore.Application;
@@ -8,7 +9,7 @@ public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, lon
 public sealed record JobOverview(JobInfo Job, IReadOnlyDictionary<TaskRunStatus, long> Counts);
 
 /// <summary>Jobs, as every front end (HTTP, gRPC, CLI) sees them.</summary>
-public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks)
+public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks, ScheduleService schedules, WebhookService webhooks)
 {
     public async Task<AppResult<PutJobResult>> PutAsync(string name, JobDraft draft)
     {
@@ -49,14 +50,18 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
         return all.Select(j => new JobOverview(j, counts.TryGetValue(j.Name, out var c) ? c : none)).ToList();
     }
 
+    /// <summary>Deletes the job, then its schedules and webhooks (also when the job was gone: a retry cleans up after a crash).</summary>
     public async Task<AppResult<bool>> DeleteAsync(string name)
     {
-        if (Validation.CheckJobName(name) is not null || !await grains.Job(name).DeleteAsync())
+        if (Validation.CheckJobName(name) is not null)
         {
             return NotFound(name);
         }
 
-        return true;
+        var existed = await grains.Job(name).DeleteAsync();
+        await schedules.DeleteForJobAsync(name);
+        await webhooks.DeleteForJobAsync(name);
+        return existed ? true : NotFound(name);
     }
 
     public async Task<AppResult<JobInfo>> SetPausedAsync(string name, bool paused)

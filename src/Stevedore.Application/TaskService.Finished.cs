@@ -30,6 +30,7 @@ public sealed partial class TaskService
             Priority = task.Priority,
             TimeoutSeconds = task.TimeoutSeconds,
             Labels = task.Labels,
+            Environment = task.Environment,
             IdempotencyKey = idempotencyKey,
         }, retryOf: id);
     }

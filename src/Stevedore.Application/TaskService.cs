@@ -265,6 +265,7 @@ public sealed partial class TaskService(
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
             TraceParent = traceParent,
+            Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return (record, null);
     }

@@ -14,6 +14,8 @@ public static partial class Validation
     public const int DefaultListLimit = 50;
     public const int MaxRetentionDays = 3650;
     public const int MaxWaitSeconds = 300;
+    public const int MaxTaskEnvironment = 24;
+    public const int MaxTaskEnvironmentValue = 1024;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex JobNamePattern();
@@ -107,6 +109,7 @@ public static partial class Validation
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
         Range(errors, "retentionDays", draft.RetentionDays, 1, MaxRetentionDays, " (leave it out for Stevedore:Retention:FinishedTasks)");
+        Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         if (errors.Any)
         {
             return null;
@@ -127,6 +130,7 @@ public static partial class Validation
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
             RetentionDays = (int?)draft.RetentionDays,
+            Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
         };
     }
 
@@ -160,6 +164,12 @@ public static partial class Validation
                     errors.Add($"labels.{name}", "value must be at most 256 characters without control characters");
                 }
             }
+        }
+
+        if (draft.Environment is { } environment && (environment.Count > MaxTaskEnvironment
+            || environment.Any(kv => !EnvNamePattern().IsMatch(kv.Key) || kv.Value.Length > MaxTaskEnvironmentValue || kv.Value.Any(char.IsControl))))
+        {
+            errors.Add("environment", $"must hold at most {MaxTaskEnvironment} variables with valid names and values of at most {MaxTaskEnvironmentValue} characters without control characters");
         }
     }
 
@@ -224,5 +234,5 @@ public static partial class Validation
         }
     }
 
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
+    internal static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 }

@@ -41,16 +41,19 @@ public sealed record ContainerRunRequest
     public ReadOnlyMemory<byte> Payload { get; init; }
     /// <summary>The W3C trace context the container continues, passed as <c>TRACEPARENT</c>.</summary>
     public string? TraceParent { get; init; }
+    /// <summary>The task's own variables, set by its trigger (a webhook's <c>STEVEDORE_HOOK_*</c>).</summary>
+    public IReadOnlyDictionary<string, string> TaskEnvironment { get; init; } = TaskRecord.NoLabels;
 
     public const string PayloadPath = "/stevedore/payload";
     public const string ResultPath = "/stevedore/result";
     public const string TaskLabel = "stevedore.task";
     public const string NodeLabel = "stevedore.node";
 
-    /// <summary>The environment every job container sees (SPEC "What a job container sees") plus the job's own.</summary>
+    /// <summary>The environment every job container sees (SPEC "What a job container sees"), the job's own and the task's.</summary>
     public IReadOnlyList<string> Environment() =>
     [
         .. Spec.Env.Select(kv => $"{kv.Key}={kv.Value}"),
+        .. TaskEnvironment.Select(kv => $"{kv.Key}={kv.Value}"),
         $"STEVEDORE_TASK_ID={TaskId}",
         $"STEVEDORE_JOB={Job}",
         $"STEVEDORE_JOB_VERSION={JobVersion}",

@@ -58,6 +58,7 @@ public sealed partial class TaskGrain(
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
             TraceParent = started.TraceParent,
+            Environment = started.Environment,
         };
     }
 

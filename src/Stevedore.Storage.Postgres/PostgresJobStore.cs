@@ -42,4 +42,12 @@ public sealed class PostgresJobStore(NpgsqlDataSource db) : IJobStore
 
         return jobs;
     }
+
+    public async Task<IReadOnlyList<string>> ListSubscribersAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        // Answered by the GIN index on the definition's subscriptions (0002_triggers.sql).
+        await using var command = db.CreateCommand("SELECT name FROM stevedore_jobs WHERE job -> 'spec' -> 'subscriptions' ? $1 ORDER BY name");
+        command.Parameters.AddWithValue(topic);
+        return await Commands.ReadStringsAsync(command, cancellationToken);
+    }
 }

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Stevedore.Benchmarks;
 
-// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [cold|parallel|control|hangfire|memory|grpc|all] [--quick]
+// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [cold|parallel|control|hangfire|memory|grpc|fire|all] [--quick]
 var quick = args.Contains("--quick");
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
-var known = new[] { "cold", "parallel", "control", "control-memory", "hangfire", "memory", "grpc", "all" };
+var known = new[] { "cold", "parallel", "control", "control-memory", "hangfire", "memory", "grpc", "fire", "all" };
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"unknown scenario '{scenario}'; use one of: {string.Join(", ", known)}");
@@ -47,6 +47,11 @@ if (Runs("memory"))
 if (Runs("grpc"))
 {
     await GrpcScenarios.RunAsync(quick);
+}
+
+if (Runs("fire"))
+{
+    await TriggerScenarios.FiringAsync(quick);
 }
 
 Summary.Print();

@@ -11,7 +11,9 @@ namespace Stevedore.BrowserTests;
 
 /// <summary>
 /// A real Stevedore host with an admin token, running real containers on the local Docker Engine, and Debian's
-/// Chromium driven by Playwright. <see cref="NewPageAsync"/> gives a page already logged in to the console.
+/// Chromium driven by Playwright. <see cref="NewPageAsync"/> gives a page already logged in to the console. Its worker
+/// node has a name of its own (<see cref="Names.Node"/>): on dispose — pass or fail — it removes every container the
+/// node left.
 /// </summary>
 public sealed class ConsoleServer : IAsyncLifetime
 {
@@ -21,8 +23,12 @@ public sealed class ConsoleServer : IAsyncLifetime
     private static readonly string[] s_chromium = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
 
     private WebApplication? _app;
+    private int _grpcPort;
     private IPlaywright? _playwright;
     private string? _loggedIn;
+
+    /// <summary>The worker node's name; every container it starts carries it as label <c>stevedore.node</c>.</summary>
+    public string Node { get; } = Names.Node();
 
     public string Address { get; private set; } = "";
     public HttpClient Api { get; private set; } = null!;
@@ -31,19 +37,10 @@ public sealed class ConsoleServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await ShellAsync("ensure_docker && ensure_busybox_image " + Image + " && ensure_chromium");
-        var settings = new Dictionary<string, string?>
-        {
-            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
-            ["Orleans:ClusterId"] = "browser-" + Guid.NewGuid().ToString("N")[..8],
-            ["Orleans:SiloPort"] = FreePort(),
-            ["Orleans:GatewayPort"] = FreePort(),
-            ["Stevedore:Auth:AdminToken"] = Token,
-            ["Stevedore:Worker:Slots"] = "4",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
-        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
-        await _app.StartAsync();
-        Address = _app.Urls.First();
+        _app = await Names.StartOnFreePortsAsync(StartHostAsync, StopHostAsync);
+
+        // The REST endpoint (HTTP/1.1), which serves the console; not the gRPC one (HTTP/2 only).
+        Address = _app.Urls.First(u => new Uri(u).Port != _grpcPort);
         Api = new HttpClient { BaseAddress = new Uri(Address), Timeout = TimeSpan.FromSeconds(60) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
 
@@ -56,21 +53,42 @@ public sealed class ConsoleServer : IAsyncLifetime
         });
     }
 
-    public async Task DisposeAsync()
+    private async Task<WebApplication> StartHostAsync()
     {
-        if (_playwright is not null)
+        _grpcPort = Names.FreePort();
+        var settings = new Dictionary<string, string?>
         {
-            await Browser.CloseAsync();
-            _playwright.Dispose();
-        }
-
-        Api?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{Port(_grpcPort)}",
+            ["Orleans:ClusterId"] = Names.Unique("browser"),
+            ["Orleans:SiloPort"] = Port(Names.FreePort()),
+            ["Orleans:GatewayPort"] = Port(Names.FreePort()),
+            ["Stevedore:Auth:AdminToken"] = Token,
+            ["Stevedore:Worker:Slots"] = "4",
+            ["Stevedore:Worker:Node"] = Node,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        _app = await StevedoreHost.BuildAsync([], b => b.Configuration.AddInMemoryCollection(settings));
+        await _app.StartAsync();
+        return _app;
     }
+
+    private Task StopHostAsync() => Cleanup.StopAsync(Interlocked.Exchange(ref _app, null));
+
+    /// <summary>Each step runs even when one before it failed (or the start never finished).</summary>
+    public Task DisposeAsync() => Cleanup.AllAsync(
+        "the console test server",
+        async () =>
+        {
+            if (_playwright is not null)
+            {
+                await Browser.CloseAsync();
+                _playwright.Dispose();
+            }
+        },
+        () => { Api?.Dispose(); return Task.CompletedTask; },
+        StopHostAsync,
+        () => Containers.SweepAsync(Containers.NodeLabel, Node));
 
     /// <summary>A fresh browser context (own cookies), optionally at phone size, not logged in.</summary>
     public Task<IBrowserContext> NewContextAsync(bool phone = false, string? storageState = null) => ContextAsync(new BrowserNewContextOptions
@@ -122,31 +140,27 @@ public sealed class ConsoleServer : IAsyncLifetime
     public async Task<JsonElement> TaskAsync(string id) => await Api.GetFromJsonAsync<JsonElement>($"/v1/tasks/{id}");
 
     /// <summary>Waits until the task's status is one of <paramref name="statuses"/>, following its log meanwhile.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string id, params string[] statuses)
+    public Task<JsonElement> WaitForStatusAsync(string id, params string[] statuses)
     {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var task = await TaskAsync(id);
-            if (statuses.Contains(task.GetProperty("status").GetString()))
+        bool Done(JsonElement task) => statuses.Contains(task.GetProperty("status").GetString());
+        return Wait.UntilAsync(
+            async () =>
             {
+                var task = await TaskAsync(id);
+                if (!Done(task))
+                {
+                    // Returns when the task has ended (or the server gives up following): no polling while it runs.
+                    using var follow = await Api.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+                    await follow.Content.ReadAsStringAsync();
+                    task = await TaskAsync(id);
+                }
+
                 return task;
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"task {id} is still {task.GetProperty("status")} after 60 s");
-            using var follow = await Api.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
-            await follow.Content.ReadAsStringAsync();
-        }
+            },
+            Done, $"task {id} to be {string.Join(" or ", statuses)}", describe: t => $"{t.GetProperty("status")}");
     }
 
-    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
-
-    private static string FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static string Port(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task ShellAsync(string command)
     {

@@ -10,7 +10,7 @@ public class LiveTaskTests(ConsoleServer server)
     [Fact]
     public async Task QueuedFromTheJobPage_TheLogArrivesLive_WithoutAReload()
     {
-        var job = ConsoleServer.Unique("live");
+        var job = Names.Unique("live");
         // The second line comes seconds after the first, and the task runs on after it: the page must show the
         // first alone, then both, while it is still the same page (no reload in between).
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "sh", "-c", "echo \"first $(cat)\"; sleep 3; echo second; sleep 3" } });
@@ -43,7 +43,7 @@ public class LiveTaskTests(ConsoleServer server)
     [Fact]
     public async Task ARunningTask_IsCancelledFromItsPage()
     {
-        var job = ConsoleServer.Unique("cancel");
+        var job = Names.Unique("cancel");
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "sh", "-c", "echo started; sleep 300" } });
         var id = await server.EnqueueAsync(job);
         var page = await server.NewPageAsync();

@@ -40,7 +40,7 @@ public class LoginTests(ConsoleServer server)
     [Fact]
     public async Task AFormPost_WithoutTheAntiforgeryToken_IsRefused_EvenWithTheSessionCookie()
     {
-        var job = ConsoleServer.Unique("csrf");
+        var job = Names.Unique("csrf");
         await server.PutJobAsync(job, new { image = ConsoleServer.Image });
         var page = await server.NewPageAsync();
         var cookies = await page.Context.CookiesAsync();

@@ -11,7 +11,7 @@ public class OperationsTests(ConsoleServer server)
     [Fact]
     public async Task ANewJob_IsDefinedInTheForm_WithAMistakeNamedFirst()
     {
-        var job = ConsoleServer.Unique("defined");
+        var job = Names.Unique("defined");
         var page = await server.NewPageAsync();
         await page.GotoAsync("/console");
         await page.GetByRole(AriaRole.Link, new() { Name = "New job" }).ClickAsync();
@@ -35,7 +35,7 @@ public class OperationsTests(ConsoleServer server)
     [Fact]
     public async Task AJob_IsPausedAndResumed_FromTheJobsList()
     {
-        var job = ConsoleServer.Unique("pausable");
+        var job = Names.Unique("pausable");
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "true" } });
         var page = await server.NewPageAsync();
         await page.GotoAsync("/console");
@@ -53,7 +53,7 @@ public class OperationsTests(ConsoleServer server)
     [Fact]
     public async Task DeadLetters_AreRedrivenAllAtOnce_AndOnlyOnce()
     {
-        var job = ConsoleServer.Unique("dead");
+        var job = Names.Unique("dead");
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "sh", "-c", "echo no; exit 1" } });
         var failed = new[] { await server.EnqueueAsync(job), await server.EnqueueAsync(job) };
         foreach (var id in failed)
@@ -85,7 +85,7 @@ public class OperationsTests(ConsoleServer server)
     [Fact]
     public async Task AFinishedTask_IsDeletedFromItsPage()
     {
-        var job = ConsoleServer.Unique("deleted");
+        var job = Names.Unique("deleted");
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "echo", "bye" } });
         var id = await server.EnqueueAsync(job);
         await server.WaitForStatusAsync(id, "succeeded");

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Configuration;
 using Stevedore.Host.Hosting;
 
@@ -14,28 +13,7 @@ public sealed class CopyModeServer : StevedoreServer
     };
 }
 
-public class CopyModeTests(CopyModeServer server) : IClassFixture<CopyModeServer>
-{
-    [Fact]
-    public async Task PayloadFileAndResult_TravelThroughTheEngineApi()
-    {
-        var job = $"copy-{Guid.NewGuid().ToString("N")[..8]}";
-        await server.PutJobAsync(job, new
-        {
-            image = StevedoreServer.Image,
-            command = new[] { "sh", "-c", "echo \"file=$(cat $STEVEDORE_PAYLOAD_FILE) stdin=$(cat)\"; cat $STEVEDORE_PAYLOAD_FILE > $STEVEDORE_RESULT_FILE" },
-        });
-        const string payload = "ünïcode ✓";
-
-        var id = await server.EnqueueAsync(job, new { payload });
-        var task = await server.WaitForEndAsync(id);
-
-        Assert.Equal("succeeded", task.GetProperty("status").GetString());
-        Assert.Equal($"file={payload} stdin={payload}\n", await server.Http.GetStringAsync($"/v1/tasks/{id}/log"));
-        Assert.Equal(payload, Encoding.UTF8.GetString(await server.Http.GetByteArrayAsync($"/v1/tasks/{id}/result")));
-        Assert.Empty(await server.ContainersOfAsync(id));
-    }
-}
+public class CopyModeTests(CopyModeServer server) : TaskFileTests(server), IClassFixture<CopyModeServer>;
 
 public class StartupRefusalTests
 {

@@ -124,9 +124,20 @@ public class HttpApiTests(StevedoreServer server)
     public async Task EnqueueTask_WithoutBody_IsAccepted()
     {
         var job = Names.Unique("nobody");
-        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "printf '[%s][%s]' \"$(cat)\" \"$(cat $STEVEDORE_PAYLOAD_FILE)\"" }, priority = 1 });
+
         var response = await Http.PostAsync($"/v1/jobs/{job}/tasks", null);
+
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var task = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var id = task.GetProperty("id").GetString()!;
+        Assert.Equal($"/v1/tasks/{id}", response.Headers.Location!.OriginalString);
+        Assert.Equal(job, task.GetProperty("job").GetString());
+        Assert.Equal(1, task.GetProperty("priority").GetInt32());
+        Assert.Equal(JsonValueKind.Null, task.GetProperty("runAfter").ValueKind);
+        // No body is an empty payload: nothing on standard input, an empty payload file.
+        Assert.Equal("succeeded", (await server.WaitForEndAsync(id)).GetProperty("status").GetString());
+        Assert.Equal("[][]", await Http.GetStringAsync($"/v1/tasks/{id}/log"));
     }
 
     [Fact]
@@ -201,6 +212,26 @@ public class HttpApiTests(StevedoreServer server)
         await AssertFieldErrorAsync(await Http.PostAsync($"/v1/jobs/{job}/tasks:batch", Json("""{"tasks":[]}""")), "tasks");
         var tooMany = "{\"tasks\":[" + string.Join(',', Enumerable.Repeat("{}", 1001)) + "]}";
         await AssertFieldErrorAsync(await Http.PostAsync($"/v1/jobs/{job}/tasks:batch", Json(tooMany)), "tasks");
+    }
+
+    [Fact]
+    public async Task BatchEnqueue_UnknownJob404_OversizeItem413_AndABadItemEnqueuesNothing()
+    {
+        await ProblemAsync(await Http.PostAsync($"/v1/jobs/{Names.Unique("ghost")}/tasks:batch", Json("""{"tasks":[{}]}""")), HttpStatusCode.NotFound);
+
+        var job = Names.Unique("batchbad");
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
+        var oversize = JsonSerializer.Serialize(new { tasks = new object[] { new { payload = "fine" }, new { payload = new string('a', 1024 * 1024 + 1) } } });
+        var tooLarge = await ProblemAsync(await Http.PostAsync($"/v1/jobs/{job}/tasks:batch", Json(oversize)), HttpStatusCode.RequestEntityTooLarge);
+        Assert.StartsWith("tasks[1].payload is 1048577 bytes", tooLarge.GetProperty("detail").GetString());
+        await AssertFieldErrorAsync(
+            await Http.PostAsync($"/v1/jobs/{job}/tasks:batch", Json("""{"tasks":[{"payload":"ok"},{"payload":"ok"},{"delaySeconds":-1}]}""")), "tasks[2].delaySeconds");
+
+        // All or none: the good items of a refused batch were not enqueued.
+        var listed = await Http.GetFromJsonAsync<JsonElement>($"/v1/tasks?job={job}");
+        Assert.Equal(0, listed.GetProperty("items").GetArrayLength());
+        var stats = await Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}/stats");
+        Assert.Equal(0, stats.GetProperty("queuedNow").GetInt64());
     }
 
     [Fact]
@@ -312,8 +343,9 @@ public class HttpApiTests(StevedoreServer server)
     [Fact]
     public async Task Healthz_SaysOk_WhenSiloAndDockerAnswer()
     {
+        // One check allows itself 3 s: on a busy machine one may miss that, so wait for it, with a deadline.
+        await server.WaitHealthyAsync();
         var response = await Http.GetAsync("/healthz");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("ok\n", await response.Content.ReadAsStringAsync());
     }
 
@@ -322,6 +354,7 @@ public class HttpApiTests(StevedoreServer server)
     {
         var response = await Http.GetAsync("/dashboard/");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("html", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("<title>Orleans Dashboard</title>", await response.Content.ReadAsStringAsync());
     }
 }

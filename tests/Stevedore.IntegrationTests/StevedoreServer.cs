@@ -15,21 +15,26 @@ namespace Stevedore.IntegrationTests;
 
 /// <summary>
 /// A real Stevedore host (Kestrel on a free loopback port, a silo on free ports, the Docker driver) and an HTTP
-/// client for it. Tests talk to it only over HTTP.
+/// client for it. Tests talk to it only over HTTP. Its worker node has a name of its own, so on dispose — pass or
+/// fail — it removes every container the node left.
 /// </summary>
 public class StevedoreServer : IAsyncLifetime
 {
     public const string Image = "stevedore/busybox:latest";
 
     private WebApplication? _app;
+    private HttpClient? _http;
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
-    public HttpClient Http { get; private set; } = null!;
+    /// <summary>The worker node's name; every container it starts carries it as label <c>stevedore.node</c>.</summary>
+    public string Node { get; } = Names.Node();
+
+    public HttpClient Http => _http ?? throw new InvalidOperationException("The server did not start.");
 
     /// <summary>The host's gRPC endpoint (HTTP/2 cleartext).</summary>
-    public Uri GrpcAddress { get; } = new($"http://127.0.0.1:{Names.FreePort()}");
-    public IServiceProvider Services => _app!.Services;
+    public Uri GrpcAddress { get; private set; } = null!;
+    public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server did not start.")).Services;
 
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
@@ -40,20 +45,48 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual void ConfigureHost(WebApplicationBuilder builder)
     {
     }
-    public DockerClient Docker { get; } = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+
+    public DockerClient Docker { get; } = Containers.Connect();
 
     public async Task InitializeAsync()
     {
-        await Scripts.RunAsync("ensure_docker && ensure_busybox_image " + Image);
-        await PrepareAsync();
+        try
+        {
+            await Scripts.RunAsync("ensure_docker && ensure_busybox_image " + Image);
+            await PrepareAsync();
+            _app = await Names.StartOnFreePortsAsync(StartHostAsync, StopHostAsync);
+
+            var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
+            _http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
+        }
+        catch (Exception startFailure)
+        {
+            // Clean up what did start (host, containers, database), and report why the start failed, not a cleanup error.
+            try
+            {
+                await DisposeAsync();
+            }
+            catch (Exception cleanupFailure)
+            {
+                throw new AggregateException("The test server did not start, and cleaning up after it failed too.", startFailure, cleanupFailure);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<WebApplication> StartHostAsync()
+    {
+        GrpcAddress = new Uri($"http://127.0.0.1:{Names.FreePort()}");
         var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Grpc:Url"] = GrpcAddress.ToString(),
-            ["Orleans:ClusterId"] = "it-" + Guid.NewGuid().ToString("N")[..8],
+            ["Orleans:ClusterId"] = Names.Unique("it"),
             ["Orleans:SiloPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Stevedore:Worker:Slots"] = "4",
+            ["Stevedore:Worker:Node"] = Node,
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in Settings)
@@ -67,22 +100,19 @@ public class StevedoreServer : IAsyncLifetime
             ConfigureHost(b);
         });
         await _app.StartAsync();
-        var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
-        Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
+        return _app;
     }
 
-    public async Task DisposeAsync()
-    {
-        Http.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+    private Task StopHostAsync() => Cleanup.StopAsync(Interlocked.Exchange(ref _app, null));
 
-        Docker.Dispose();
-        await CleanupAsync();
-    }
+    /// <summary>Each step runs even when one before it failed (or the start never finished).</summary>
+    public Task DisposeAsync() => Cleanup.AllAsync(
+        "the test server",
+        () => { _http?.Dispose(); return Task.CompletedTask; },
+        StopHostAsync,
+        () => Containers.SweepAsync(Containers.NodeLabel, Node),
+        () => { Docker.Dispose(); return Task.CompletedTask; },
+        CleanupAsync);
 
     /// <summary>A gRPC channel to the host; the caller disposes it.</summary>
     public GrpcChannel NewChannel() => GrpcChannel.ForAddress(GrpcAddress);
@@ -107,33 +137,22 @@ public class StevedoreServer : IAsyncLifetime
     public async Task<JsonElement> GetTaskAsync(string id) =>
         await Http.GetFromJsonAsync<JsonElement>($"/v1/tasks/{id}");
 
-    /// <summary>Follows the task's log until it ends (the server holds the call open), then returns the task.</summary>
-    public async Task<JsonElement> WaitForEndAsync(string id, int seconds = 60)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    /// <summary>Waits until the task has ended, following its log (the server holds the call open until then).</summary>
+    public Task<JsonElement> WaitForEndAsync(string id, int seconds = 60) =>
+        Wait.UntilAsync(async () =>
         {
             using (var follow = await Http.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead))
             {
                 await follow.Content.ReadAsStringAsync();
             }
 
-            var task = await GetTaskAsync(id);
-            if (task.GetProperty("status").GetString() is "succeeded" or "failed" or "timed_out" or "cancelled")
-            {
-                return task;
-            }
+            return await GetTaskAsync(id);
+        }, TaskJson.HasEnded, $"task {id} to end", TimeSpan.FromSeconds(seconds), t => t.ToString());
 
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(seconds), $"task {id} still {task.GetProperty("status")} after {seconds} s");
-        }
-    }
+    /// <summary>Waits until <c>/healthz</c> says 200 (one check may fail on a busy machine: it allows itself 3 s).</summary>
+    public Task WaitHealthyAsync() => TaskJson.WaitHealthyAsync(Http, "the test server");
 
-    public async Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) =>
-        await Docker.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"stevedore.task={taskId}"] = true } },
-        });
+    public Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) => Containers.ListAsync(Containers.TaskLabel, taskId);
 }
 
 [CollectionDefinition(Name)]
@@ -142,25 +161,50 @@ public sealed class ServerCollection : ICollectionFixture<StevedoreServer>
     public const string Name = "server";
 }
 
+/// <summary>Reading tasks and health the same way from every host a test talks to.</summary>
+public static class TaskJson
+{
+    public static bool HasEnded(JsonElement task) =>
+        task.GetProperty("status").GetString() is "succeeded" or "failed" or "timed_out" or "cancelled";
+
+    public static string Status(JsonElement task) => task.GetProperty("status").GetString()!;
+
+    public static async Task WaitHealthyAsync(HttpClient http, string who) =>
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                using var response = await http.GetAsync("/healthz");
+                return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+            }
+            catch (HttpRequestException ex)
+            {
+                return (0, ex.Message);
+            }
+        }, r => r.Item1 == 200, $"{who} to say it is healthy", describe: r => $"{r.Item1}: {r.Item2}");
+}
+
 /// <summary>Runs the repository's service helpers (scripts/lib.sh), so tests find Docker and the images they need.</summary>
 public static class Scripts
 {
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(3);
+
     public static string RepoRoot { get; } = FindRoot();
 
-    public static async Task<string> RunAsync(string command)
+    public static async Task<string> RunAsync(string command, string? workingDirectory = null, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("bash", ["-c", $"source scripts/lib.sh && {command}"])
+        var start = new ProcessStartInfo("bash", ["-c", $"source \"{Path.Combine(RepoRoot, "scripts", "lib.sh")}\" && {command}"])
         {
-            WorkingDirectory = RepoRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? RepoRoot,
         };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"`{command}` failed: {await stderr}");
-        return await stdout;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var (exitCode, stdout, stderr) = await Processes.RunAsync(start, s_timeout);
+        Assert.True(exitCode == 0, $"`{command}` failed ({exitCode}): {stderr}");
+        return stdout;
     }
 
     private static string FindRoot()

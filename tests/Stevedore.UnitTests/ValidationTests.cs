@@ -20,7 +20,9 @@ public class ValidationTests
         return (Validation.Job(draft, errors), errors);
     }
 
-    private static FieldErrors Task(string json)
+    private static FieldErrors Task(string json) => ReadTask(json).Errors;
+
+    private static (TaskDraft Draft, FieldErrors Errors) ReadTask(string json)
     {
         var errors = new FieldErrors();
         using var doc = JsonDocument.Parse(json);
@@ -30,7 +32,7 @@ public class ValidationTests
             Validation.Task(draft, errors);
         }
 
-        return errors;
+        return (draft, errors);
     }
 
     [Fact]
@@ -147,13 +149,22 @@ public class ValidationTests
     [InlineData("localhost:5000/team/job")]
     [InlineData("registry.example.com/a/b/c:tag_1.0-x")]
     [InlineData("busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
-    public void Job_ValidImageReferences_AreAccepted(string image) =>
-        Assert.False(Job($$"""{"image":"{{image}}"}""").Errors.Any);
+    public void Job_ValidImageReferences_AreAccepted(string image)
+    {
+        var (spec, errors) = Job($$"""{"image":"{{image}}"}""");
+        Assert.False(errors.Any, errors.Any ? errors.Summary() : "");
+        Assert.Equal(image, spec!.Image);
+    }
 
     [Fact]
     public void Task_ValidBody_HasNoErrors()
     {
-        Assert.False(Task("""{"payload":{"a":[1,2]},"priority":2,"delaySeconds":604800,"timeoutSeconds":1,"idempotencyKey":"k-1","labels":{"customer":"acme","a/b.c":"x"}}""").Any);
+        var (draft, errors) = ReadTask("""{"payload":{"a":[1,2]},"priority":2,"delaySeconds":604800,"timeoutSeconds":1,"idempotencyKey":"k-1","labels":{"customer":"acme","a/b.c":"x"}}""");
+
+        Assert.False(errors.Any, errors.Any ? errors.Summary() : "");
+        Assert.Equal("""{"a":[1,2]}""", Encoding.UTF8.GetString(draft.Payload.Span));
+        Assert.Equal((2L, 604800L, 1L, "k-1"), (draft.Priority, draft.DelaySeconds, draft.TimeoutSeconds, draft.IdempotencyKey));
+        Assert.Equal(new Dictionary<string, string> { ["customer"] = "acme", ["a/b.c"] = "x" }, draft.Labels);
     }
 
     [Theory]
@@ -204,6 +215,13 @@ public class ValidationTests
         var query = Validation.TaskList(new TaskListDraft { Job = job, Status = status, Label = label, Limit = limit, Cursor = cursor }, errors);
         Assert.Equal(valid, query is not null);
         Assert.Equal(!valid, errors.Any);
+        if (query is not null)
+        {
+            Assert.Equal(job, query.Job);
+            Assert.Equal(status, query.Status?.ToWire());
+            Assert.Equal(label, query.Label is { } l ? $"{l.Key}:{l.Value}" : null);
+            Assert.Equal(limit is null ? 50 : int.Parse(limit, System.Globalization.CultureInfo.InvariantCulture), query.Limit);
+        }
     }
 
     private sealed class SpecComparer : IEqualityComparer<JobSpec>

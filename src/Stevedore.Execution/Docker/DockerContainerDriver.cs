@@ -164,20 +164,49 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = exitCode, Error = $"exited with code {exitCode}", Result = result };
     }
 
-    /// <summary>The engine sets OOMKilled when it has processed the kernel's OOM event, which can come after the exit.</summary>
+    /// <summary>
+    /// Whether the kernel's OOM killer ended the container. The engine sets State.OOMKilled only when it handled the
+    /// OOM event before the exit; when the event comes after (common on a busy machine) the flag stays false for good,
+    /// but the engine's event log still has the "oom" event: read it, for 3 s at most. Only a SIGKILL nobody here
+    /// sent pays that wait.
+    /// </summary>
     private async Task<bool> WasOomKilledAsync(string id)
     {
-        for (var i = 0; i < 10; i++)
+        var container = await _client.Containers.InspectContainerAsync(id, CancellationToken.None);
+        if (container.State.OOMKilled)
         {
-            if ((await _client.Containers.InspectContainerAsync(id, CancellationToken.None)).State.OOMKilled)
-            {
-                return true;
-            }
-
-            await Task.Delay(20);
+            return true;
         }
 
-        return false;
+        using var found = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var oom = false;
+        try
+        {
+            await _client.System.MonitorEventsAsync(new ContainerEventsParameters
+            {
+                Since = (new DateTimeOffset(container.Created).ToUnixTimeSeconds() - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["container"] = new Dictionary<string, bool> { [id] = true },
+                    ["event"] = new Dictionary<string, bool> { ["oom"] = true },
+                },
+            }, new OomSeen(() =>
+            {
+                oom = true;
+                found.Cancel();
+            }), found.Token);
+        }
+        catch (Exception ex) when (found.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            // Stopped: the event came, or 3 s passed.
+        }
+
+        return oom;
+    }
+
+    private sealed class OomSeen(Action seen) : IProgress<Message>
+    {
+        public void Report(Message value) => seen();
     }
 
     private async Task<string?> EnsureImageAsync(string image, CancellationToken cancellationToken)
@@ -265,7 +294,8 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return null;
         }
 
-        return TooLarge(file.Length, log) ? null : File.ReadAllBytes(file.FullName);
+        // Typed: a null byte[] would become an empty result, not "no result".
+        return TooLarge(file.Length, log) ? null : (ReadOnlyMemory<byte>?)File.ReadAllBytes(file.FullName);
     }
 
     /// <summary>A result file over the limit is not kept; the task's log says so.</summary>
@@ -416,7 +446,17 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
 
         await using var tarStream = archive.Stream;
-        using var reader = new TarReader(tarStream);
+        if (archive.Stat is { } stat && TooLarge(stat.Size, log))
+        {
+            return null;
+        }
+
+        // Parse the archive from memory: reading an entry straight off the engine's response stream fails past its
+        // first block ("read past the end of the stream"). The file is within the cap, so the archive is small.
+        using var whole = new MemoryStream();
+        await tarStream.CopyToAsync(whole);
+        whole.Position = 0;
+        using var reader = new TarReader(whole);
         var entry = await reader.GetNextEntryAsync(copyData: false);
         if (entry?.DataStream is null || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
         {

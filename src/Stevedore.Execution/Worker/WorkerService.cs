@@ -245,6 +245,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             Node = Node,
             Payload = payload,
             TraceParent = StevedoreTracing.ForContainer(span, assignment.TraceParent),
+            TaskEnvironment = assignment.Environment,
         };
 
         run.Log = log;

@@ -37,6 +37,18 @@ public static class ApiDescriptions
         [("DELETE", "/v1/tasks/{id}")] = (null, [(204, typeof(void), ""), NotFound, Conflict]),
         [("GET", "/v1/tasks/{id}/result")] = (null, [(200, typeof(byte[]), "application/octet-stream"), NotFound]),
         [("GET", "/v1/tasks/{id}/log")] = (null, [(200, typeof(string), Text), Invalid, NotFound]),
+        [("POST", "/v1/jobs/{name}/schedules")] = (typeof(ScheduleRequest), [(201, typeof(ScheduleResponse), Json), Invalid, NotFound, TooLarge, Unsupported]),
+        [("GET", "/v1/schedules")] = (null, [(200, typeof(ScheduleListResponse), Json), Invalid]),
+        [("GET", "/v1/schedules/{id}")] = (null, [(200, typeof(ScheduleResponse), Json), NotFound]),
+        [("DELETE", "/v1/schedules/{id}")] = (null, [(204, typeof(void), ""), NotFound]),
+        [("POST", "/v1/schedules/{id}/pause")] = (null, [(200, typeof(ScheduleResponse), Json), NotFound]),
+        [("POST", "/v1/schedules/{id}/resume")] = (null, [(200, typeof(ScheduleResponse), Json), NotFound]),
+        [("POST", "/v1/jobs/{name}/webhooks")] = (typeof(WebhookRequest), [(201, typeof(CreatedWebhookResponse), Json), Invalid, NotFound, Unsupported]),
+        [("GET", "/v1/jobs/{name}/webhooks")] = (null, [(200, typeof(WebhookListResponse), Json), NotFound]),
+        [("DELETE", "/v1/jobs/{name}/webhooks/{id}")] = (null, [(204, typeof(void), ""), NotFound]),
+        // Any content type: the raw body is the payload. 401 (wrong or missing secret) is added for every call below.
+        [("POST", "/v1/hooks/{id}")] = (typeof(byte[]), [(202, typeof(HookAcceptedResponse), Json), NotFound, TooLarge]),
+        [("POST", "/v1/events/{topic}")] = (typeof(byte[]), [(202, typeof(EventAcceptedResponse), Json), Invalid, TooLarge]),
         [("GET", "/healthz")] = (null, [(200, typeof(string), Text), (503, typeof(string), Text)]),
     };
 

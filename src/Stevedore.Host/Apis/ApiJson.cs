@@ -36,6 +36,7 @@ public sealed record JobResponse(
     string Network,
     int Priority,
     int? RetentionDays,
+    IReadOnlyList<string> Subscriptions,
     bool Paused,
     long Version,
     DateTimeOffset CreatedAt,
@@ -44,7 +45,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Spec.RetentionDays, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
+        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
 }
 
 public sealed record AttemptResponse(int Number, string? Node, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, TaskRunStatus Status, long? ExitCode, string? Error);

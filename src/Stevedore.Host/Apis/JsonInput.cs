@@ -12,7 +12,7 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
     private static readonly string[] s_jobReadOnlyFields = ["name", "version", "createdAt", "updatedAt", "paused"];
@@ -69,6 +69,7 @@ public static class JsonInput
         long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, retentionDays = null;
         double? cpus = null, backoff = null;
         string? network = null;
+        IReadOnlyList<string>? subscriptions = null;
         foreach (var property in body.EnumerateObject())
         {
             var value = property.Value;
@@ -92,6 +93,7 @@ public static class JsonInput
                 case "network": network = String(value, "network", errors); break;
                 case "priority": priority = Integer(value, "priority", errors); break;
                 case "retentionDays": retentionDays = Integer(value, "retentionDays", errors); break;
+                case "subscriptions": subscriptions = StringArray(value, "subscriptions", errors); break;
                 case "name":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() != pathName)
                     {
@@ -113,7 +115,7 @@ public static class JsonInput
         {
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
-            Network = network, Priority = priority, RetentionDays = retentionDays,
+            Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions,
         };
     }
 
@@ -156,10 +158,10 @@ public static class JsonInput
         return draft;
     }
 
-    private static void Unknown(string field, string[] known, FieldErrors errors) =>
+    internal static void Unknown(string field, string[] known, FieldErrors errors) =>
         errors.Add(field, $"is not a known field; expected one of: {string.Join(", ", known)}");
 
-    private static string? String(JsonElement value, string field, FieldErrors errors)
+    internal static string? String(JsonElement value, string field, FieldErrors errors)
     {
         if (value.ValueKind == JsonValueKind.String)
         {
@@ -170,7 +172,7 @@ public static class JsonInput
         return null;
     }
 
-    private static long? Integer(JsonElement value, string field, FieldErrors errors)
+    internal static long? Integer(JsonElement value, string field, FieldErrors errors)
     {
         if (value.ValueKind == JsonValueKind.Number)
         {
@@ -202,7 +204,7 @@ public static class JsonInput
         return null;
     }
 
-    private static IReadOnlyList<string>? StringArray(JsonElement value, string field, FieldErrors errors)
+    internal static IReadOnlyList<string>? StringArray(JsonElement value, string field, FieldErrors errors)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
@@ -229,7 +231,7 @@ public static class JsonInput
         return items;
     }
 
-    private static IReadOnlyDictionary<string, string>? StringMap(JsonElement value, string field, FieldErrors errors)
+    internal static IReadOnlyDictionary<string, string>? StringMap(JsonElement value, string field, FieldErrors errors)
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
@@ -253,7 +255,7 @@ public static class JsonInput
         return map;
     }
 
-    private static string Kind(JsonValueKind kind) => kind switch
+    internal static string Kind(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -266,6 +268,6 @@ public static class JsonInput
 
     private static IResult BodyProblem(string detail) => Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", detail);
 
-    private static IResult TooLarge(long maxBytes) => Problems.Problem(
+    internal static IResult TooLarge(long maxBytes) => Problems.Problem(
         StatusCodes.Status413PayloadTooLarge, "Payload too large.", $"The request body is larger than {maxBytes} bytes, the most this call accepts.");
 }

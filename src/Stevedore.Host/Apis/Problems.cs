@@ -13,6 +13,7 @@ public static class Problems
         AppErrorKind.NotFound => Problem(StatusCodes.Status404NotFound, "Not found.", error.Detail),
         AppErrorKind.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict with the current state.", error.Detail),
         AppErrorKind.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "Payload too large.", error.Detail),
+        AppErrorKind.Unauthorized => Problem(StatusCodes.Status401Unauthorized, "Unauthorized.", error.Detail),
         _ => Problem(StatusCodes.Status400BadRequest, "Bad request.", error.Detail),
     };
 

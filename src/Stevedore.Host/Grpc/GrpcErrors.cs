@@ -42,6 +42,7 @@ public static class GrpcErrors
         AppErrorKind.NotFound => Code.NotFound,
         AppErrorKind.Conflict => Code.FailedPrecondition,
         AppErrorKind.TooLarge => Code.ResourceExhausted,
+        AppErrorKind.Unauthorized => Code.Unauthenticated,
         _ => Code.InvalidArgument,
     };
 }

@@ -8,7 +8,8 @@ namespace Stevedore.Host.Hosting;
 
 /// <summary>
 /// When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c>, <c>/dashboard</c> and <c>/metrics</c> call must
-/// carry it (<c>/metrics</c> not when <c>Stevedore:Metrics:Anonymous</c>).
+/// carry it (<c>/metrics</c> not when <c>Stevedore:Metrics:Anonymous</c>), except the call of a webhook
+/// (<c>POST /v1/hooks/{id}</c>), which carries the hook's own secret instead.
 /// </summary>
 public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration configuration, IOptions<MetricsOptions> metrics)
 {
@@ -18,8 +19,10 @@ public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration co
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (_token is null || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")
-            || (!_metricsOpen && path.StartsWithSegments(Telemetry.MetricsPath))))
+        if (_token is null
+            || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")
+                || (!_metricsOpen && path.StartsWithSegments(Telemetry.MetricsPath)))
+            || WebhooksApi.IsHookCall(context.Request))
         {
             await next(context);
             return;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Stevedore.Grains.Schedules;
 using Stevedore.Host.Cluster;
 
 namespace Stevedore.Host.Hosting;
@@ -48,6 +49,9 @@ public static class SiloSetup
                 silo.UseClusterTls(tls);
             }
 
+            // Schedule reminders may tick more often than Orleans' default minimum (tests, tight failover).
+            var schedules = config.GetSection(ScheduleOptions.Section).Get<ScheduleOptions>() ?? new ScheduleOptions();
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, schedules.ReminderPeriod.Ticks)));
             silo.AddDashboard();
             configure?.Invoke(silo);
         });

@@ -59,6 +59,8 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<IJobStore, PostgresJobStore>();
             builder.Services.AddSingleton<ITaskStore, PostgresTaskStore>();
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
+            builder.Services.AddSingleton<IScheduleStore, PostgresScheduleStore>();
+            builder.Services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         }
 
         builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort, silo =>
@@ -110,6 +112,9 @@ public static partial class StevedoreHost
         api.MapOpsApi();
         api.MapJobsApi();
         api.MapTasksApi();
+        api.MapSchedulesApi();
+        api.MapWebhooksApi();
+        api.MapEventsApi();
         app.MapOpenApi();
         app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Stevedore.Application;
+using Stevedore.Application.Triggers;
 using Stevedore.Execution;
 using Stevedore.Execution.Docker;
 using Stevedore.Execution.Fake;
 using Stevedore.Execution.Worker;
 using Stevedore.Grains.Retention;
+using Stevedore.Grains.Schedules;
 using Stevedore.Options;
 using Stevedore.Storage;
 using Stevedore.Storage.Memory;
@@ -37,6 +39,8 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
+        services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
+        services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();
         AddStoreMetrics(services);
 
         var driver = configuration["Stevedore:Worker:Driver"] ?? "docker";
@@ -54,6 +58,12 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<TaskService>();
         services.TryAddSingleton<RetentionSweeper>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, JanitorStarter>());
+        services.TryAddSingleton<ScheduleService>();
+        services.TryAddSingleton<WebhookService>();
+        services.TryAddSingleton<EventService>();
+        services.AddOptions<ScheduleOptions>().Bind(configuration.GetSection(ScheduleOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ScheduleOptions>, ScheduleOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ScheduleRecovery>());
         if (!services.Any(d => d.ServiceType == typeof(WorkerService)))
         {
             services.AddSingleton<WorkerService>();

@@ -53,4 +53,7 @@ public sealed class MeteredJobStore(IJobStore inner) : IJobStore
 
     public Task<IReadOnlyList<JobInfo>> ListAsync(CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.ListAsync(cancellationToken), Store, "list");
+
+    public Task<IReadOnlyList<string>> ListSubscribersAsync(string topic, CancellationToken cancellationToken = default) =>
+        Timed(GetTimestamp(), inner.ListSubscribersAsync(topic, cancellationToken), Store, "list_subscribers");
 }

@@ -1,20 +1,29 @@
-using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Npgsql;
 using Stevedore.IntegrationTests.Storage;
 using Stevedore.Storage.Postgres;
 
 namespace Stevedore.IntegrationTests.Cluster;
 
+[CollectionDefinition(Name)]
+public sealed class DatabaseCollection
+{
+    public const string Name = "database settings and outages";
+}
+
 /// <summary>Settings that cannot work, and a database that goes away: clear errors, no lost task, no crash loop.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(DatabaseCollection.Name)]
 public class PostgresOutageTests
 {
+    private static readonly TimeSpan s_exitDeadline = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task MalformedConnectionString_StopsTheHostAtOnce_NamingTheKey()
     {
         await using var silo = SiloProcess.Launch("Host=127.0.0.1;Bogus Key=1", Names.Unique("c"));
-        Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, await silo.WaitExitAsync(s_exitDeadline));
         Assert.Contains("ConnectionStrings:Postgres", silo.Output);
         Assert.DoesNotContain("   at ", silo.Output);
     }
@@ -24,9 +33,49 @@ public class PostgresOutageTests
     {
         await using var silo = SiloProcess.Launch("Host=127.0.0.1;Port=1;Username=postgres;Timeout=1", Names.Unique("c"),
             "--Stevedore:Postgres:StartupTimeout=00:00:03");
-        Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, await silo.WaitExitAsync(s_exitDeadline));
         Assert.Contains("Waiting for PostgreSQL at 127.0.0.1:1", silo.Output);
         Assert.Contains("did not answer within 3 s", silo.Output);
+    }
+
+    public enum BadDatabase
+    {
+        UnknownUser,
+        MissingDatabase,
+        SchemaNewerThanTheBuild,
+    }
+
+    [Theory]
+    [InlineData(BadDatabase.UnknownUser, "refused the credentials")]
+    [InlineData(BadDatabase.MissingDatabase, "has no such database")]
+    [InlineData(BadDatabase.SchemaNewerThanTheBuild, "newer than this build knows")]
+    public async Task DatabaseThatCannotWork_StopsTheHostWithExitCode2_SayingWhy(BadDatabase bad, string expected)
+    {
+        await using var db = new TestDatabase();
+        await db.InitializeAsync();
+        var connectionString = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        switch (bad)
+        {
+            case BadDatabase.UnknownUser:
+                connectionString.Username = Names.Unique("nobody").Replace('-', '_');
+                break;
+            case BadDatabase.MissingDatabase:
+                connectionString.Database = Names.Unique("missing").Replace('-', '_');
+                break;
+            case BadDatabase.SchemaNewerThanTheBuild:
+                await using (var newer = db.DataSource.CreateCommand($"INSERT INTO stevedore_schema (version) VALUES ({PostgresSchema.CurrentVersion + 1})"))
+                {
+                    await newer.ExecuteNonQueryAsync();
+                }
+
+                break;
+        }
+
+        await using var silo = SiloProcess.Launch(connectionString.ConnectionString, Names.Unique("c"));
+
+        Assert.Equal(2, await silo.WaitExitAsync(s_exitDeadline));
+        Assert.Contains(expected, silo.Output);
+        Assert.DoesNotContain("   at ", silo.Output);
     }
 
     [Fact]
@@ -34,20 +83,17 @@ public class PostgresOutageTests
     {
         await using var db = new TestDatabase { Migrate = false };
         await db.InitializeAsync();
-        await using var silo = SiloProcess.Launch(db.ConnectionString, Names.Unique("c"));
-        Assert.Equal(2, await silo.WaitExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains("migrate", silo.Output);
+        await using (var silo = SiloProcess.Launch(db.ConnectionString, Names.Unique("c")))
+        {
+            Assert.Equal(2, await silo.WaitExitAsync(s_exitDeadline));
+            Assert.Contains("migrate", silo.Output);
+        }
 
         // The migrate subcommand itself, twice.
         for (var i = 0; i < 2; i++)
         {
-            var migrate = Process.Start(new ProcessStartInfo("dotnet", [SiloProcess.HostDll, "migrate", $"--ConnectionStrings:Postgres={db.ConnectionString}"])
-            {
-                RedirectStandardOutput = true,
-            })!;
-            var text = await migrate.StandardOutput.ReadToEndAsync();
-            await migrate.WaitForExitAsync();
-            Assert.Equal(0, migrate.ExitCode);
+            var (exitCode, text) = await SiloProcess.RunCommandAsync(TimeSpan.FromMinutes(2), "migrate", $"--ConnectionStrings:Postgres={db.ConnectionString}");
+            Assert.True(exitCode == 0, text);
             Assert.Contains($"version {PostgresSchema.CurrentVersion}", text);
         }
 
@@ -56,68 +102,58 @@ public class PostgresOutageTests
     }
 
     [Fact]
-    public async Task DatabaseDownForAWhileDuringARun_LosesNoTask_AndTheSiloStaysUp()
+    public async Task DatabaseDownForLongerThanALease_LosesNoTask_RunsNoneTwice_AndTheSiloStaysUp()
     {
-        const int port = 55434;
-        await Scripts.RunAsync($"pg_instance start {port}");
-        try
+        // A PostgreSQL of the test's own: the shared one is never stopped.
+        await using var postgres = new OwnPostgres();
+        await postgres.StartAsync();
+        var connectionString = await postgres.CreateDatabaseAsync();
+        await using var silo = await SiloProcess.StartAsync(connectionString, Names.Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:03");
+        var job = Names.Unique("outage");
+        await silo.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "echo started; sleep 6; echo survived" } });
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
         {
-            var server = $"Host=127.0.0.1;Port={port};Username=postgres";
-            var name = "outage_" + Guid.NewGuid().ToString("N")[..8];
-            await using (var admin = NpgsqlDataSource.Create(server))
-            {
-                await using var create = admin.CreateCommand($"CREATE DATABASE {name}");
-                await create.ExecuteNonQueryAsync();
-            }
-
-            var connectionString = $"{server};Database={name}";
-            await using (var data = NpgsqlDataSource.Create(connectionString))
-            {
-                await PostgresSchema.MigrateAsync(data);
-            }
-
-            NpgsqlConnection.ClearAllPools();
-            await using var silo = await SiloProcess.StartAsync(connectionString, Names.Unique("c"), "--Stevedore:Queue:LeaseDuration=00:00:30");
-            var job = Names.Unique("outage");
-            await silo.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "sleep 4; echo survived" } });
-            var ids = new List<string>();
-            for (var i = 0; i < 3; i++)
-            {
-                ids.Add(await silo.EnqueueAsync(job));
-            }
-
-            var deadline = Stopwatch.StartNew();
-            while ((await silo.GetTaskAsync(ids[0])).GetProperty("status").GetString() != "running")
-            {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30));
-                await Task.Delay(50);
-            }
-
-            await Scripts.RunAsync($"pg_instance stop {port}");
-            // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
-            var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
-            Assert.True(during.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.Accepted, $"{during.StatusCode}: {await during.Content.ReadAsStringAsync()}");
-            if (during.StatusCode == HttpStatusCode.Accepted)
-            {
-                ids.Add((await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(during.Content)).GetProperty("id").GetString()!);
-            }
-
-            var health = await silo.Http.GetAsync("/healthz");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-            Assert.Contains("postgres", await health.Content.ReadAsStringAsync());
-            await Task.Delay(TimeSpan.FromSeconds(6)); // the outage itself: nothing to wait for but time
-            Assert.False(silo.HasExited, silo.Output);
-            await Scripts.RunAsync($"pg_instance start {port}");
-
-            var tasks = await silo.WaitAllEndedAsync(ids, seconds: 180);
-            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/healthz")).StatusCode);
-            Assert.All(tasks, t => Assert.Equal("succeeded", t.GetProperty("status").GetString()));
-            Assert.False(silo.HasExited);
-            Assert.Contains("survived", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
+            ids.Add(await silo.EnqueueAsync(job));
         }
-        finally
+
+        await silo.WaitForTaskAsync(ids[0], t => TaskJson.Status(t) == "running", "to run");
+
+        await postgres.StopAsync();
+        // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
+        var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
+        var problem = await during.Content.ReadAsStringAsync();
+        Assert.True(during.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)during.StatusCode}: {problem}");
+        Assert.Equal("application/problem+json", during.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Try again shortly", JsonDocument.Parse(problem).RootElement.GetProperty("detail").GetString());
+        var health = await silo.Http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("postgres", await health.Content.ReadAsStringAsync());
+        // The outage outlasts the lease: the node fails to renew its leases for four rounds of a third of a lease.
+        await Wait.UntilAsync(() => Occurrences(silo.Output, "Renewing or reaping leases") >= 4,
+            "the node to fail renewing its leases for longer than a lease");
+        Assert.False(silo.HasExited, silo.Output);
+        await postgres.StartAsync();
+
+        var tasks = await silo.WaitAllEndedAsync(ids, seconds: 180);
+        await TaskJson.WaitHealthyAsync(silo.Http, "the host, with its database back");
+        Assert.All(tasks, t => Assert.Equal("succeeded", TaskJson.Status(t)));
+        // The node kept its running tasks through the outage: none was taken for lost and run again.
+        Assert.All(tasks, t => Assert.Equal(1, t.GetProperty("attempts").GetArrayLength()));
+        Assert.False(silo.HasExited);
+        Assert.Equal("started\nsurvived\n", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
+        var stats = await silo.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}/stats");
+        Assert.Equal(3, stats.GetProperty("counts").GetProperty("succeeded").GetInt64());
+    }
+
+    private static int Occurrences(string text, string what)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
         {
-            await Scripts.RunAsync($"pg_instance stop {port} || true");
+            count++;
         }
+
+        return count;
     }
 }

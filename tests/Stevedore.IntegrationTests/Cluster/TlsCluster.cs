@@ -65,19 +65,8 @@ public sealed class TlsCluster : IAsyncLifetime
     /// <summary>Runs <c>Stevedore.Host certs ARGS</c> as an operator would.</summary>
     public static async Task CertsAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(SiloProcess.HostDll);
-        start.ArgumentList.Add("certs");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"certs {string.Join(' ', args)} exited with {process.ExitCode}: {await stdout}{await stderr}");
+        var (exitCode, output) = await SiloProcess.RunCommandAsync(TimeSpan.FromMinutes(2), ["certs", .. args]);
+        Assert.True(exitCode == 0, $"certs {string.Join(' ', args)} exited with {exitCode}: {output}");
     }
 
     /// <summary>(silo port, status) of every row this cluster has in Orleans' membership table.</summary>

@@ -44,7 +44,7 @@ public class TlsStartupTests(LoopbackTlsServer server) : IClassFixture<LoopbackT
     [Fact]
     public async Task TlsOnLoopback_TheHostServes_AndItsSiloAndGatewayPortsSpeakMutualTls()
     {
-        Assert.True((await server.Http.GetAsync("/healthz")).IsSuccessStatusCode);
+        await server.WaitHealthyAsync();
         foreach (var port in new[] { server.SiloPort, server.GatewayPort })
         {
             await TlsCluster.AssertMutualTlsAsync(new IPEndPoint(IPAddress.Loopback, port), server.CertDir, peer: "peer", expectedSubject: "CN=silo");

@@ -14,7 +14,13 @@ public sealed class PostgresServer : StevedoreServer
         ["Stevedore:Storage"] = "Postgres",
         ["ConnectionStrings:Postgres"] = _db.ConnectionString,
         ["Stevedore:Worker:Slots"] = "2",
+        // Schedule reminders tick every 2 s here (1 minute by default), so a test sees one wake a schedule.
+        ["Stevedore:Schedules:ReminderPeriod"] = "00:00:02",
     };
+
+    public string ConnectionString => _db.ConnectionString;
+
+    public Npgsql.NpgsqlDataSource DataSource => _db.DataSource;
 
     protected override Task PrepareAsync() => _db.InitializeAsync();
 
@@ -61,5 +67,43 @@ public class PostgresHostTests(PostgresServer server) : IClassFixture<PostgresSe
         Assert.Equal(id, listed.GetProperty("items")[0].GetProperty("id").GetString());
         var stats = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}/stats");
         Assert.Equal(1, stats.GetProperty("counts").GetProperty("succeeded").GetInt64());
+    }
+
+    [Fact]
+    public async Task AScheduleReminder_OnTheAdoNetTable_WakesTheScheduleToFire()
+    {
+        var job = $"pg-{Guid.NewGuid().ToString("N")[..8]}";
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "cat" } });
+        // Its only occurrence lies beyond the timer's horizon (1.5 reminder periods): only a reminder tick, read from
+        // PostgreSQL's reminder table, brings it within reach of the grain timer.
+        var startAt = DateTimeOffset.UtcNow.AddSeconds(8);
+        var created = await server.Http.PostAsJsonAsync($"/v1/jobs/{job}/schedules", new { everySeconds = 60, startAt, maxRuns = 1, payload = "woken" });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal(1L, await RemindersOfAsync(id));
+
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        JsonElement schedule;
+        do
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"schedule {id} did not fire within 30 s");
+            await Task.Delay(200);
+            schedule = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/schedules/{id}");
+        }
+        while (schedule.GetProperty("state").GetString() != "finished");
+
+        var taskId = schedule.GetProperty("lastTaskId").GetString()!;
+        var task = await server.WaitForEndAsync(taskId);
+        Assert.Equal("succeeded", task.GetProperty("status").GetString());
+        Assert.Equal("woken", await server.Http.GetStringAsync($"/v1/tasks/{taskId}/log"));
+        Assert.Equal(startAt.ToUnixTimeMilliseconds(), schedule.GetProperty("lastRunAt").GetDateTimeOffset().ToUnixTimeMilliseconds());
+        // Finished: its reminder is gone from the table.
+        Assert.Equal(0L, await RemindersOfAsync(id));
+    }
+
+    private async Task<long> RemindersOfAsync(string scheduleId)
+    {
+        await using var command = server.DataSource.CreateCommand("SELECT count(*) FROM orleans_reminders WHERE grain_id LIKE '%' || $1");
+        command.Parameters.AddWithValue(scheduleId);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

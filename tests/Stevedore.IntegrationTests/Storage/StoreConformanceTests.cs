@@ -11,6 +11,8 @@ public abstract class StoreConformanceTests
     protected abstract IJobStore Jobs { get; }
     protected abstract ITaskStore Tasks { get; }
     protected abstract ITaskContentStore Content { get; }
+    protected abstract IScheduleStore Schedules { get; }
+    protected abstract IWebhookStore Webhooks { get; }
 
     private static readonly DateTimeOffset s_now = new(2026, 3, 4, 5, 6, 7, 890, TimeSpan.Zero);
 
@@ -46,6 +48,7 @@ public abstract class StoreConformanceTests
             IdempotencyKey = "key",
             CancelRequested = true,
             PayloadBytes = 12,
+            Environment = new Dictionary<string, string> { ["STEVEDORE_HOOK_ID"] = "h", ["STEVEDORE_HOOK_CONTENT_TYPE"] = "image/png" },
             Attempts = [new AttemptRecord { Number = 1, Node = "n", StartedAt = s_now, FinishedAt = s_now.AddSeconds(1), Status = TaskRunStatus.Failed, ExitCode = 3, Error = "e" }],
         };
         Assert.Empty(await Tasks.InsertAsync([task]));
@@ -55,13 +58,14 @@ public abstract class StoreConformanceTests
         Assert.Equal(Strip(task), Strip(read));
         Assert.Equal("v ✓", read.Labels["k"]);
         Assert.Equal(task.Attempts.Single(), read.Attempts.Single());
+        Assert.Equal(task.Environment, read.Environment);
         Assert.Null(await Tasks.GetAsync(TaskIds.New(s_now)));
     }
 
     private static readonly Dictionary<string, string> s_noLabels = [];
     private static readonly AttemptRecord[] s_noAttempts = [];
 
-    private static TaskRecord Strip(TaskRecord t) => t with { Labels = s_noLabels, Attempts = s_noAttempts };
+    private static TaskRecord Strip(TaskRecord t) => t with { Labels = s_noLabels, Attempts = s_noAttempts, Environment = s_noLabels };
 
     [Fact]
     public async Task Insert_LeavesExistingTasksAlone_AndSaysWhichExisted()
@@ -289,6 +293,78 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
+    public async Task Jobs_TopicIndex_FollowsTheDefinitions()
+    {
+        var (a, b, topic, other) = (UniqueJob(), UniqueJob(), "t-" + UniqueJob(), "o-" + UniqueJob());
+        JobInfo Job(string name, params string[] topics) => new()
+        {
+            Name = name, Spec = new JobSpec { Image = "busybox", Subscriptions = topics }, Version = 1, CreatedAt = s_now, UpdatedAt = s_now,
+        };
+
+        await Jobs.UpsertAsync(Job(a, topic));
+        await Jobs.UpsertAsync(Job(b, topic, other));
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), (await Jobs.ListSubscribersAsync(topic)).Order(StringComparer.Ordinal));
+        Assert.Equal([b], await Jobs.ListSubscribersAsync(other));
+        Assert.Equal([topic], (await Jobs.GetAsync(a))!.Spec.Subscriptions);
+
+        await Jobs.UpsertAsync(Job(a, other));
+        await Jobs.DeleteAsync(b);
+
+        Assert.Empty(await Jobs.ListSubscribersAsync(topic));
+        Assert.Equal([a], await Jobs.ListSubscribersAsync(other));
+        Assert.Empty(await Jobs.ListSubscribersAsync("nobody-" + UniqueJob()));
+    }
+
+    [Fact]
+    public async Task Schedules_AreIndexedByJobAndSilo_WithTheirPayload()
+    {
+        var job = UniqueJob();
+        var first = new ScheduleEntry(TaskIds.New(s_now), job, s_now);
+        var second = new ScheduleEntry(TaskIds.New(s_now), job, s_now.AddSeconds(1));
+        await Schedules.InsertAsync(second, Array.Empty<byte>());
+        await Schedules.InsertAsync(first, new byte[] { 0, 1, 2, 255 });
+        await Schedules.InsertAsync(first with { Job = "other" }, "ignored"u8.ToArray());
+        await Schedules.InsertAsync(new ScheduleEntry(TaskIds.New(s_now), UniqueJob(), s_now), Array.Empty<byte>());
+
+        Assert.Equal([first, second], await Schedules.ListByJobAsync(job));
+        Assert.Equal(new byte[] { 0, 1, 2, 255 }, (await Schedules.GetPayloadAsync(first.Id))!.Value.ToArray());
+        Assert.Equal(0, (await Schedules.GetPayloadAsync(second.Id))!.Value.Length);
+        Assert.Null(await Schedules.GetPayloadAsync(TaskIds.New(s_now)));
+
+        var silo = "S127.0.0.1:" + Random.Shared.Next(1000, 60000) + ":1";
+        await Schedules.SetSiloAsync(first.Id, silo);
+        await Schedules.SetSiloAsync(second.Id, silo);
+        await Schedules.SetSiloAsync(second.Id, null);
+        Assert.Equal([first.Id], await Schedules.ListBySiloAsync(silo));
+
+        Assert.True(await Schedules.DeleteAsync(first.Id));
+        Assert.False(await Schedules.DeleteAsync(first.Id));
+        Assert.Equal([second], await Schedules.ListByJobAsync(job));
+        Assert.Empty(await Schedules.ListBySiloAsync(silo));
+    }
+
+    [Fact]
+    public async Task Webhooks_RoundTrip_ByIdAndJob()
+    {
+        var job = UniqueJob();
+        var hook = new WebhookRecord { Id = TaskIds.New(s_now), Job = job, SecretHash = [1, 2, 3], Headers = ["X-GitHub-Event"], CreatedAt = s_now };
+        var later = hook with { Id = TaskIds.New(s_now), Headers = [], CreatedAt = s_now.AddMinutes(1) };
+        await Webhooks.InsertAsync(later);
+        await Webhooks.InsertAsync(hook);
+        await Webhooks.InsertAsync(new WebhookRecord { Id = TaskIds.New(s_now), Job = UniqueJob(), SecretHash = [9], CreatedAt = s_now });
+
+        var read = (await Webhooks.GetAsync(hook.Id))!;
+        Assert.Equal((hook.Id, job, hook.CreatedAt), (read.Id, read.Job, read.CreatedAt));
+        Assert.Equal(hook.SecretHash, read.SecretHash);
+        Assert.Equal(hook.Headers, read.Headers);
+        Assert.Equal([hook.Id, later.Id], (await Webhooks.ListByJobAsync(job)).Select(h => h.Id));
+        Assert.True(await Webhooks.DeleteAsync(hook.Id));
+        Assert.False(await Webhooks.DeleteAsync(hook.Id));
+        Assert.Null(await Webhooks.GetAsync(hook.Id));
+        Assert.Equal([later.Id], (await Webhooks.ListByJobAsync(job)).Select(h => h.Id));
+    }
+
+    [Fact]
     public async Task Content_PayloadsResultsAndLogs_RoundTrip_InOrder()
     {
         var id = TaskIds.New(s_now);
@@ -307,7 +383,7 @@ public abstract class StoreConformanceTests
         var waiting = Content.WaitForLogAsync(id, start, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray()), new(1, LogStream.Stderr, "b"u8.ToArray())]);
-        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        await Wait.ForAsync(waiting, "the log waiter to wake on the appended chunks");
         var (first, next) = await Content.ReadLogAsync(id, start);
         await Content.AppendLogAsync(id, [new(2, LogStream.System, "c"u8.ToArray())]);
         var (second, _) = await Content.ReadLogAsync(id, next);
@@ -326,6 +402,8 @@ public sealed class MemoryStoreConformanceTests : StoreConformanceTests
     protected override IJobStore Jobs { get; } = new MemoryJobStore();
     protected override ITaskStore Tasks { get; } = new MemoryTaskStore();
     protected override ITaskContentStore Content { get; } = new MemoryTaskContentStore();
+    protected override IScheduleStore Schedules { get; } = new MemoryScheduleStore();
+    protected override IWebhookStore Webhooks { get; } = new MemoryWebhookStore();
 }
 
 public sealed class PostgresStoreConformanceTests(TestDatabase db) : StoreConformanceTests, IClassFixture<TestDatabase>
@@ -333,4 +411,6 @@ public sealed class PostgresStoreConformanceTests(TestDatabase db) : StoreConfor
     protected override IJobStore Jobs { get; } = new PostgresJobStore(db.DataSource);
     protected override ITaskStore Tasks { get; } = new PostgresTaskStore(db.DataSource);
     protected override ITaskContentStore Content { get; } = new PostgresTaskContentStore(db.DataSource);
+    protected override IScheduleStore Schedules { get; } = new PostgresScheduleStore(db.DataSource);
+    protected override IWebhookStore Webhooks { get; } = new PostgresWebhookStore(db.DataSource);
 }

@@ -1,13 +1,21 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 using Stevedore.Application;
 using Stevedore.Execution.Fake;
 using Stevedore.Host.Hosting;
+using Stevedore.Options;
 
 namespace Stevedore.UnitTests.Grains;
 
-/// <summary>An Orleans test cluster of one silo running Stevedore with the in-process fake container driver.</summary>
+/// <summary>
+/// An Orleans test cluster of one silo running Stevedore with the in-process fake container driver, on a fake clock:
+/// the grains, the worker's lease loop, grain timers and the fake driver's timeouts all read <see cref="Clock"/>, which
+/// moves only when a test says so. Orleans' own machinery (messaging, membership, activation collection, the grain
+/// directory) keeps real time. Every grain call is recorded in <see cref="Calls"/>, so a test can wait for one.
+/// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const int Slots = 4;
@@ -18,6 +26,14 @@ public sealed class ClusterFixture : IAsyncLifetime
     public FakeContainerDriver Driver => Services.GetRequiredService<FakeContainerDriver>();
     public JobService Jobs => Services.GetRequiredService<JobService>();
     public TaskService Tasks => Services.GetRequiredService<TaskService>();
+    public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
+    public QueueOptions Queue => Services.GetRequiredService<IOptions<QueueOptions>>().Value;
+
+    /// <summary>The silo's clock (also what <c>TimeProvider</c> resolves to in it).</summary>
+    public FakeTimeProvider Clock => (FakeTimeProvider)Services.GetRequiredService<TimeProvider>();
+
+    /// <summary>Every grain call the silo served, with its arguments and result.</summary>
+    public GrainCallLog Calls => Services.GetRequiredService<GrainCallLog>();
 
     public Task InitializeAsync() => Cluster.DeployAsync();
 
@@ -39,28 +55,16 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task<TaskRecord> GetAsync(string id) => (await Tasks.GetAsync(id)).Value!;
 
-    /// <summary>Waits until the task satisfies <paramref name="condition"/>, checking its state as it changes.</summary>
-    public async Task<TaskRecord> WaitForAsync(string id, Func<TaskRecord, bool> condition, int seconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var task = await GetAsync(id);
-            if (condition(task))
-            {
-                return task;
-            }
+    /// <summary>Waits until the task satisfies <paramref name="condition"/>, described by <paramref name="what"/>.</summary>
+    public Task<TaskRecord> WaitForAsync(string id, Func<TaskRecord, bool> condition, string what) =>
+        Wait.UntilAsync(() => GetAsync(id), condition, $"task {id} {what}",
+            describe: t => $"{t.Status.ToWire()} at attempt {t.Attempt}, runAfter {t.RunAfter:O}, clock {Clock.GetUtcNow():O}");
 
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"task {id} did not get there in {seconds} s; it is {task.Status.ToWire()} at attempt {task.Attempt}");
-            }
+    public Task<TaskRecord> WaitForEndAsync(string id) => WaitForAsync(id, t => t.Status.IsTerminal(), "to end");
 
-            await Task.Delay(10);
-        }
-    }
-
-    public Task<TaskRecord> WaitForEndAsync(string id, int seconds = 20) => WaitForAsync(id, t => t.Status.IsTerminal(), seconds);
+    /// <summary>Waits until attempt <paramref name="attempt"/> of the task has started in the fake driver.</summary>
+    public Task WhenStartedAsync(string id, int attempt = 1) =>
+        Wait.ForAsync(Driver.WhenStarted(id, attempt), $"attempt {attempt} of task {id} to start");
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
@@ -71,10 +75,27 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Stevedore:Worker:Driver"] = "fake",
                 ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Stevedore:Worker:Node"] = "test-node",
+                // A partition forgets a worker that has not subscribed again for 2 min of (fake) time; the worker
+                // subscribes on every heartbeat (real time). Tests move the clock by minutes within a second: a
+                // short heartbeat keeps the subscription fresh.
+                ["Stevedore:Worker:HeartbeatInterval"] = "00:00:00.200",
             }).Build();
+            var services = siloBuilder.Services;
+            services.AddSingleton<TimeProvider>(new FakeTimeProvider(DateTimeOffset.UtcNow));
+            foreach (var realTime in new[]
+            {
+                TimeProviderNames.Messaging, TimeProviderNames.SystemTimers, TimeProviderNames.Membership,
+                TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory,
+            })
+            {
+                services.AddKeyedSingleton(realTime, TimeProvider.System);
+            }
+
+            services.AddSingleton<GrainCallLog>();
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<GrainCallLog>());
             siloBuilder.AddMemoryGrainStorageAsDefault();
             siloBuilder.UseInMemoryReminderService();
-            siloBuilder.Services.AddStevedore(config);
+            services.AddStevedore(config);
         }
     }
 }

@@ -1,4 +1,4 @@
--- Schema version 2: retention of finished tasks, and keys shared by the silos' web consoles.
+-- Schema version 3: retention of finished tasks, and keys shared by the silos' web consoles.
 
 -- When a task reached its final status (null while queued or running): the janitor deletes by it, per job.
 ALTER TABLE stevedore_tasks ADD COLUMN IF NOT EXISTS finished_at timestamptz;
