@@ -8,6 +8,9 @@ log() { printf '[stevedore] %s\n' "$*" >&2; }
 
 ensure_curl() { command -v curl >/dev/null 2>&1 || apt_install curl; }
 
+# wrk, the HTTP load generator the benchmarks drive the API with (Debian's package).
+ensure_wrk() { command -v wrk >/dev/null 2>&1 || apt_install wrk; }
+
 apt_install() {
   local missing=()
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done

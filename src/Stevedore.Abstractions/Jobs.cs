@@ -29,6 +29,18 @@ public sealed record JobSpec
     /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
     [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
+
+    // Ids 30 and up: the container's hardening (ids in between are left to fields added beside it meanwhile).
+
+    /// <summary>Linux capabilities the container keeps (names without <c>CAP_</c>, from an allow-list); all others are dropped.</summary>
+    [Id(30)] public IReadOnlyList<string> Capabilities { get; init; } = [];
+
+    /// <summary>The user the job runs as (<c>uid</c>, <c>uid:gid</c> or a name the image knows); null: the image's own.</summary>
+    [Id(31)] public string? User { get; init; }
+
+    /// <summary>The container's root filesystem is read-only; /tmp is a small writable tmpfs.</summary>
+    [Id(32)] public bool ReadOnlyRootFilesystem { get; init; }
+
     /// <summary>True when both specs would run a task the same way.</summary>
     public bool SameAs(JobSpec other) =>
         Image == other.Image
@@ -40,7 +52,8 @@ public sealed record JobSpec
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
         && RetentionDays == other.RetentionDays
-        && Subscriptions.SequenceEqual(other.Subscriptions);
+        && Subscriptions.SequenceEqual(other.Subscriptions)
+        && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

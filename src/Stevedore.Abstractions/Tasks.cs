@@ -97,8 +97,9 @@ public sealed record TaskRecord
     /// <c>STEVEDORE_HOOK_*</c>); small and bounded (see <c>Validation.MaxTaskEnvironment</c>).
     /// </summary>
     [Id(22)] public IReadOnlyDictionary<string, string> Environment { get; init; } = NoLabels;
+    // Id 23 is left to a field added beside this one meanwhile.
     /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
-    [Id(23)] public string? TraceParent { get; init; }
+    [Id(24)] public string? TraceParent { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>

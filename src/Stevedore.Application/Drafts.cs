@@ -17,6 +17,9 @@ public sealed record JobDraft
     public long? Priority { get; init; }
     public long? RetentionDays { get; init; }
     public IReadOnlyList<string>? Subscriptions { get; init; }
+    public IReadOnlyList<string>? Capabilities { get; init; }
+    public string? User { get; init; }
+    public bool? ReadOnlyRootFilesystem { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>

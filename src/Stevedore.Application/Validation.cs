@@ -110,6 +110,7 @@ public static partial class Validation
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
         Range(errors, "retentionDays", draft.RetentionDays, 1, MaxRetentionDays, " (leave it out for Stevedore:Retention:FinishedTasks)");
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
+        var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
             return null;
@@ -131,6 +132,9 @@ public static partial class Validation
             Priority = (int)(draft.Priority ?? 0),
             RetentionDays = (int?)draft.RetentionDays,
             Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
+            Capabilities = capabilities,
+            User = draft.User,
+            ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
         };
     }
 

@@ -16,6 +16,9 @@ public static class Commands
         config.AddExample("job", "put", "hello", "--image", "busybox:1.36", "--", "echo", "hi");
         config.AddExample("task", "queue", "hello", "--payload", "world", "--wait");
         config.AddExample("task", "list", "--job", "hello", "--status", "failed", "-o", "json");
+        config.AddExample("schedule", "create", "hello", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--payload", "good morning");
+        config.AddExample("webhook", "create", "hello");
+        config.AddExample("event", "publish", "orders.created", "--payload", "{\"order\":42}");
 
         config.AddBranch("job", job =>
         {
@@ -23,6 +26,7 @@ public static class Commands
             job.AddCommand<JobPutCommand>("put")
                 .WithDescription("Create or update a job. Arguments after -- are its command.")
                 .WithExample("job", "put", "hello", "--image", "busybox:1.36", "--timeout", "30s", "--", "echo", "hi")
+                .WithExample("job", "put", "invoice", "--image", "busybox:1.36", "--subscribe", "orders.created", "--", "cat")
                 .WithExample("job", "put", "resize", "--image", "registry:5000/resize@sha256:0123456789abcdef0123456789abcdef", "--memory", "512", "--retries", "3", "--retry-delay", "10s", "-e", "MODE=fast");
             job.AddCommand<JobListCommand>("list")
                 .WithDescription("List jobs.")
@@ -78,6 +82,57 @@ public static class Commands
             task.AddCommand<TaskShowCommand>("retry")
                 .WithDescription("Run a finished task again as a new task with the same payload.")
                 .WithExample("task", "retry", "0190b8a4c2f3000012ab34cd56ef7890");
+        });
+
+        config.AddBranch("schedule", schedule =>
+        {
+            schedule.SetDescription("Schedules: tasks of a job made by a clock, by cron in a time zone or every N seconds.\n" + ExitCodes.Help);
+            schedule.AddCommand<ScheduleCreateCommand>("create")
+                .WithDescription("Create a schedule of a job; each occurrence makes one task, labelled schedule=<id>.")
+                .WithExample("schedule", "create", "hello", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--payload", "good morning")
+                .WithExample("schedule", "create", "hello", "--every", "30s", "--max-runs", "10", "--overlap", "allow")
+                .WithExample("schedule", "create", "report", "--cron", "0 0 3 * * *", "--start-at", "2026-12-01T00:00:00Z", "--label", "team=ops", "-o", "json");
+            schedule.AddCommand<ScheduleListCommand>("list")
+                .WithDescription("List a job's schedules, or every job's.")
+                .WithExample("schedule", "list", "--job", "hello")
+                .WithExample("schedule", "list", "-o", "json");
+            schedule.AddCommand<ScheduleShowCommand>("get")
+                .WithDescription("Show a schedule: its state, next occurrence and what it has made.")
+                .WithExample("schedule", "get", "0190b8a4c2f3000012ab34cd56ef7890", "-o", "json");
+            schedule.AddCommand<ScheduleDeleteCommand>("delete")
+                .WithDescription("Delete a schedule (the tasks it made stay).")
+                .WithExample("schedule", "delete", "0190b8a4c2f3000012ab34cd56ef7890");
+            schedule.AddCommand<ScheduleShowCommand>("pause")
+                .WithDescription("Pause a schedule: occurrences while paused never fire.")
+                .WithExample("schedule", "pause", "0190b8a4c2f3000012ab34cd56ef7890");
+            schedule.AddCommand<ScheduleShowCommand>("resume")
+                .WithDescription("Resume a paused schedule from its next occurrence.")
+                .WithExample("schedule", "resume", "0190b8a4c2f3000012ab34cd56ef7890");
+        });
+
+        config.AddBranch("webhook", webhook =>
+        {
+            webhook.SetDescription("Webhooks: URLs other services call over HTTP to make a task of a job.\n" + ExitCodes.Help);
+            webhook.AddCommand<WebhookCreateCommand>("create")
+                .WithDescription("Create a webhook; prints its URL and its secret, which is shown only this once.")
+                .WithExample("webhook", "create", "hello")
+                .WithExample("webhook", "create", "deploy", "--header", "X-GitHub-Event", "-o", "json");
+            webhook.AddCommand<WebhookListCommand>("list")
+                .WithDescription("List a job's webhooks (never their secrets).")
+                .WithExample("webhook", "list", "hello");
+            webhook.AddCommand<WebhookDeleteCommand>("delete")
+                .WithDescription("Delete a webhook of a job.")
+                .WithExample("webhook", "delete", "hello", "0190b8a4c2f3000012ab34cd56ef7890");
+        });
+
+        config.AddBranch("event", events =>
+        {
+            events.SetDescription("Events: one task for every job subscribed to the topic (job put --subscribe TOPIC).\n" + ExitCodes.Help);
+            events.AddCommand<EventPublishCommand>("publish")
+                .WithDescription("Publish an event; prints the id of each task it made, one per line.")
+                .WithExample("event", "publish", "orders.created", "--payload", "{\"order\":42}")
+                .WithExample("event", "publish", "orders.created", "--payload-file", "order.json", "--idempotency-key", "order-42")
+                .WithExample("event", "publish", "orders.created", "--payload-file", "-", "-o", "json");
         });
     }
 

@@ -52,6 +52,10 @@ public sealed class JobPutSettings : JobNameSettings
     [CommandOption("-e|--env <KEY=VALUE>")]
     [Description("An environment variable; repeat for more")]
     public string[] Env { get; set; } = [];
+
+    [CommandOption("--subscribe <TOPIC>")]
+    [Description("An event topic this job takes (stevedore event publish TOPIC makes a task of it); repeat for more")]
+    public string[] Subscribe { get; set; } = [];
 }
 
 /// <summary><c>stevedore job put NAME --image IMG [options] [-- CMD ARG...]</c></summary>
@@ -61,6 +65,7 @@ public sealed class JobPutCommand : ClientCommand<JobPutSettings>
     {
         var spec = new JobSpec { Image = s.Image };
         spec.Command.AddRange(context.Remaining.Raw);
+        spec.Subscriptions.AddRange(s.Subscribe);
         foreach (var (key, value) in Check(Parsing.Pairs(s.Env, "--env", '=', out var envError), envError))
         {
             spec.Env[key] = value;

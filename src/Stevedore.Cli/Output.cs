@@ -10,7 +10,34 @@ public static class Output
 {
     public static void Json(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), Views.Json));
 
-    public static void Table(IRenderable table) => AnsiConsole.Write(table);
+    /// <summary>
+    /// A table or details. Into a pipe or file, rows are never wrapped (a terminal's 80 columns would split ids across
+    /// lines for grep and awk): the width is that of the longest row.
+    /// </summary>
+    public static void Table(IRenderable table)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Width = PipeWidth;
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    private const int PipeWidth = 4096;
+
+    /// <summary>The view as JSON with <c>-o json</c>, else the table made of it.</summary>
+    public static void Show(OutputSettings settings, object view, Func<IRenderable> table)
+    {
+        if (settings.Json)
+        {
+            Json(view);
+        }
+        else
+        {
+            Table(table());
+        }
+    }
 
     public static Table Jobs(IEnumerable<Job> jobs)
     {
@@ -43,6 +70,11 @@ public static class Output
         Row(grid, "retries", $"{j.Spec.Retries} (delay {j.Spec.RetryDelaySeconds}s × {j.Spec.RetryBackoff.ToString(Inv)})");
         Row(grid, "network", j.Spec.Network);
         Row(grid, "priority", j.Spec.Priority.ToString(Inv));
+        if (j.Spec.Subscriptions.Count > 0)
+        {
+            Row(grid, "subscriptions", string.Join(' ', j.Spec.Subscriptions));
+        }
+
         Row(grid, "updated", j.UpdatedAt.ToDateTimeOffset().ToString("u", Inv));
         return grid;
     }
@@ -113,13 +145,13 @@ public static class Output
         return grid;
     }
 
-    private static readonly IFormatProvider Inv = System.Globalization.CultureInfo.InvariantCulture;
+    internal static readonly IFormatProvider Inv = System.Globalization.CultureInfo.InvariantCulture;
 
-    private static Grid Details() => new Grid().AddColumn(new GridColumn().NoWrap().PadRight(2)).AddColumn();
+    internal static Grid Details() => new Grid().AddColumn(new GridColumn().NoWrap().PadRight(2)).AddColumn();
 
-    private static void Row(Grid grid, string name, string value) => grid.AddRow(new Markup($"[bold]{name}[/]"), Text(value));
+    internal static void Row(Grid grid, string name, string value) => grid.AddRow(new Markup($"[bold]{name}[/]"), Text(value));
 
-    private static Text Text(string value) => new(value);
+    internal static Text Text(string value) => new(value);
 
     private static Markup Status(TaskState state)
     {
@@ -135,7 +167,7 @@ public static class Output
         return new Markup($"[{colour}]{name}[/]");
     }
 
-    private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+    internal static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
         time is null ? "-" : time.ToDateTimeOffset().ToString("u", Inv);
 
     private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./=:".Contains(c)) ? arg : $"'{arg.Replace("'", "'\\''")}'";

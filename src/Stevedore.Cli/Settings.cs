@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Google.Protobuf;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Stevedore.Client;
@@ -82,4 +83,51 @@ public abstract class ClientCommand<TSettings> : AsyncCommand<TSettings>
 
     protected static T Check<T>(T? value, string? error)
         where T : class => value ?? throw new UsageException(error!);
+}
+
+/// <summary>Commands that send a payload: as text, from a file, or from standard input.</summary>
+public class PayloadSettings : OutputSettings
+{
+    [CommandOption("-p|--payload <TEXT>")]
+    [Description("The payload, as text")]
+    public string? Payload { get; set; }
+
+    [CommandOption("-f|--payload-file <FILE>")]
+    [Description("The payload, read from a file ('-' for standard input)")]
+    public string? PayloadFile { get; set; }
+
+    public override ValidationResult Validate() =>
+        Payload is not null && PayloadFile is not null
+            ? ValidationResult.Error("give --payload or --payload-file, not both")
+            : base.Validate();
+
+    /// <summary>The payload's bytes (empty when neither option is given).</summary>
+    public async Task<ByteString> ReadPayloadAsync(CancellationToken ct)
+    {
+        if (Payload is { } text)
+        {
+            return ByteString.CopyFromUtf8(text);
+        }
+
+        if (PayloadFile is not { } file)
+        {
+            return ByteString.Empty;
+        }
+
+        if (file == Commands.StandardInput)
+        {
+            using var buffer = new MemoryStream();
+            await Console.OpenStandardInput().CopyToAsync(buffer, ct);
+            return ByteString.CopyFrom(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        try
+        {
+            return ByteString.CopyFrom(await File.ReadAllBytesAsync(file, ct));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--payload-file '{file}' cannot be read: {ex.Message}");
+        }
+    }
 }

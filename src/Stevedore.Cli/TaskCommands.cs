@@ -10,19 +10,11 @@ namespace Stevedore.Cli;
 // Inside the namespace: the API's messages.
 using Stevedore.Api.V1;
 
-public sealed class TaskQueueSettings : OutputSettings
+public sealed class TaskQueueSettings : PayloadSettings
 {
     [CommandArgument(0, "<JOB>")]
     [Description("The job to run")]
     public string Job { get; set; } = "";
-
-    [CommandOption("-p|--payload <TEXT>")]
-    [Description("The payload, as text")]
-    public string? Payload { get; set; }
-
-    [CommandOption("-f|--payload-file <FILE>")]
-    [Description("The payload, read from a file ('-' for standard input)")]
-    public string? PayloadFile { get; set; }
 
     [CommandOption("--priority <N>")]
     [Description("0 to 2, 2 runs first (default: the job's)")]
@@ -47,11 +39,6 @@ public sealed class TaskQueueSettings : OutputSettings
     [CommandOption("-w|--wait")]
     [Description("Stream the log live and exit with the container's exit code, like docker run")]
     public bool Wait { get; set; }
-
-    public override ValidationResult Validate() =>
-        Payload is not null && PayloadFile is not null
-            ? ValidationResult.Error("give --payload or --payload-file, not both")
-            : base.Validate();
 }
 
 /// <summary><c>stevedore task queue JOB [options] [--wait]</c>: prints the task id, or with --wait runs it like docker run.</summary>
@@ -59,7 +46,7 @@ public sealed class TaskQueueCommand : ClientCommand<TaskQueueSettings>
 {
     protected override async Task<int> RunAsync(StevedoreClient client, CommandContext context, TaskQueueSettings s, CancellationToken ct)
     {
-        var input = new TaskInput { Payload = await ReadPayloadAsync(s, ct) };
+        var input = new TaskInput { Payload = await s.ReadPayloadAsync(ct) };
         foreach (var (key, value) in Check(Parsing.Pairs(s.Labels, "--label", '=', out var labelError), labelError))
         {
             input.Labels[key] = value;
@@ -109,35 +96,6 @@ public sealed class TaskQueueCommand : ClientCommand<TaskQueueSettings>
         }
 
         return TaskWaitCommand.ExitCodeOf(finished);
-    }
-
-    private static async Task<ByteString> ReadPayloadAsync(TaskQueueSettings s, CancellationToken ct)
-    {
-        if (s.Payload is { } text)
-        {
-            return ByteString.CopyFromUtf8(text);
-        }
-
-        if (s.PayloadFile is not { } file)
-        {
-            return ByteString.Empty;
-        }
-
-        if (file == Commands.StandardInput)
-        {
-            using var buffer = new MemoryStream();
-            await Console.OpenStandardInput().CopyToAsync(buffer, ct);
-            return ByteString.CopyFrom(buffer.GetBuffer(), 0, (int)buffer.Length);
-        }
-
-        try
-        {
-            return ByteString.CopyFrom(await File.ReadAllBytesAsync(file, ct));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"--payload-file '{file}' cannot be read: {ex.Message}");
-        }
     }
 }
 

@@ -31,7 +31,7 @@ public static class Views
     public static object Job(Job job) => new JobView(
         job.Name, job.Spec.Image, job.Spec.Command.Count == 0 ? null : job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds,
         job.Spec.MemoryMb, job.Spec.Cpus, job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds,
-        job.Spec.RetryBackoff, job.Spec.Network, job.Spec.Priority, job.Paused, job.Version,
+        job.Spec.RetryBackoff, job.Spec.Network, job.Spec.Priority, job.Spec.Subscriptions, job.Paused, job.Version,
         job.CreatedAt.ToDateTimeOffset(), job.UpdatedAt.ToDateTimeOffset());
 
     public static object Task(TaskInfo t, string? result = null) => new TaskView(
@@ -48,7 +48,7 @@ public static class Views
     public sealed record JobView(
         string Name, string Image, IReadOnlyList<string>? Command, IDictionary<string, string> Env, long TimeoutSeconds, long MemoryMb,
         double Cpus, long MaxConcurrency, long Retries, long RetryDelaySeconds, double RetryBackoff, string Network, long Priority,
-        bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+        IReadOnlyList<string> Subscriptions, bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
     public sealed record AttemptView(int Number, string? Node, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Status, long? ExitCode, string? Error);
 

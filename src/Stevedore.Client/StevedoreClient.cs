@@ -8,8 +8,9 @@ using Stevedore.Api.V1;
 namespace Stevedore.Client;
 
 /// <summary>
-/// Stevedore over gRPC (<c>stevedore.v1</c>): jobs, tasks, their logs and results. Thread-safe; make one per server
-/// and keep it (or register it with <see cref="StevedoreClientServiceCollectionExtensions.AddStevedoreClient"/>).
+/// Stevedore over gRPC (<c>stevedore.v1</c>): jobs, tasks, their logs and results; schedules, webhooks and events.
+/// Thread-safe; make one per server and keep it (or register it with
+/// <see cref="StevedoreClientServiceCollectionExtensions.AddStevedoreClient"/>).
 /// Refusals are thrown as <see cref="StevedoreException"/> subclasses.
 /// </summary>
 public sealed partial class StevedoreClient : IDisposable
@@ -40,6 +41,9 @@ public sealed partial class StevedoreClient : IDisposable
             });
         _jobs = new Jobs.JobsClient(calls);
         _tasks = new Tasks.TasksClient(calls);
+        _schedules = new Schedules.SchedulesClient(calls);
+        _webhooks = new Webhooks.WebhooksClient(calls);
+        _events = new Events.EventsClient(calls);
     }
 
     private object Invoker { get; }

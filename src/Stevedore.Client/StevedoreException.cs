@@ -47,7 +47,7 @@ public sealed class StevedoreValidationException(string message, IReadOnlyDictio
     public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
 }
 
-/// <summary>The job or task does not exist (or, for a result, the task wrote none).</summary>
+/// <summary>The job, task, schedule or webhook does not exist (or, for a result, the task wrote none).</summary>
 public sealed class StevedoreNotFoundException(string message, Exception? inner = null)
     : StevedoreException(message, StatusCode.NotFound, inner);
 

@@ -14,7 +14,7 @@ public interface IContainerDriver
 
     /// <summary>
     /// Kills and removes every container carrying <paramref name="label"/>=<paramref name="value"/> (a task's or a
-    /// node's); returns how many there were.
+    /// node's); returns how many there were. For a node, also removes what its attempts left on the host.
     /// </summary>
     Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken);
 
@@ -44,6 +44,8 @@ public sealed record ContainerRunRequest
     /// <summary>The task's own variables, set by its trigger (a webhook's <c>STEVEDORE_HOOK_*</c>).</summary>
     public IReadOnlyDictionary<string, string> TaskEnvironment { get; init; } = TaskRecord.NoLabels;
 
+    /// <summary>The task folder: the payload file, and room for the result file.</summary>
+    public const string FolderPath = "/stevedore";
     public const string PayloadPath = "/stevedore/payload";
     public const string ResultPath = "/stevedore/result";
     public const string TaskLabel = "stevedore.task";

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -7,96 +8,117 @@ using Stevedore.Storage;
 
 namespace Stevedore.Benchmarks;
 
-/// <summary>Real containers: Stevedore tasks against <c>docker run --rm</c> of the same image and command.</summary>
+/// <summary>
+/// Real containers: Stevedore tasks against two baselines running the same image and command through the same
+/// engine in the same run — <c>docker run --rm</c> (the CLI, a process per run) and the Engine API called from this
+/// process (<see cref="EngineBaseline"/>). Samples alternate between the three, rotating who goes first.
+/// </summary>
 public static class ContainerScenarios
 {
     private const int Slots = 4;
+    private static readonly string[] s_command = ["echo", "hi"];
 
     public static async Task ColdAsync(bool quick)
     {
-        var n = quick ? 10 : 30;
+        var rounds = quick ? 2 : 5;
+        var perRound = quick ? 5 : 8;
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
-        await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(CultureInfo.InvariantCulture) });
         using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
+        using var engine = new EngineBaseline();
         await PutEchoJobAsync(http, "cold");
 
-        // Warm both paths once (JIT, image cache, engine caches), then interleave the samples.
+        // Warm every path once (image cache, engine caches, connections), then take the samples.
         await RunTaskAsync(http, "cold");
         await DockerRunAsync();
-        var stevedore = new List<double>();
-        var docker = new List<double>();
-        for (var i = 0; i < n; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            await RunTaskAsync(http, "cold");
-            stevedore.Add(sw.Elapsed.TotalMilliseconds);
-            sw.Restart();
-            await DockerRunAsync();
-            docker.Add(sw.Elapsed.TotalMilliseconds);
-        }
+        await engine.RunAsync(BenchEnvironment.Image, s_command, "hi\n");
+        var samples = await Interleave.RoundsAsync(rounds * perRound,
+            ("stevedore", _ => TimeAsync(() => RunTaskAsync(http, "cold"))),
+            ("cli", _ => TimeAsync(DockerRunAsync)),
+            ("engine", _ => TimeAsync(() => engine.RunAsync(BenchEnvironment.Image, s_command, "hi\n"))));
+        var (stevedore, cli, api) = (samples["stevedore"], samples["cli"], samples["engine"]);
 
         Report.Figure("cold.stevedore_p50_ms", Report.Percentile(stevedore, 0.5));
         Report.Figure("cold.stevedore_p95_ms", Report.Percentile(stevedore, 0.95));
-        Report.Figure("cold.docker_p50_ms", Report.Percentile(docker, 0.5));
-        Report.Figure("cold.docker_p95_ms", Report.Percentile(docker, 0.95));
-        Report.Figure("cold.ratio_p50", Report.Percentile(stevedore, 0.5) / Report.Percentile(docker, 0.5));
-        Report.Note($"cold: {n} sequential `echo hi` tasks (POST, follow the log to its end, GET the task) vs `docker run --rm` through the same engine");
+        Report.Figure("cold.docker_p50_ms", Report.Percentile(cli, 0.5));
+        Report.Figure("cold.docker_p95_ms", Report.Percentile(cli, 0.95));
+        Report.Figure("cold.engine_p50_ms", Report.Percentile(api, 0.5));
+        Report.Figure("cold.engine_p95_ms", Report.Percentile(api, 0.95));
+        Report.Rounds("cold.ratio_p50", RoundRatios(stevedore, cli, perRound));
+        Report.Rounds("cold.ratio_engine_p50", RoundRatios(stevedore, api, perRound));
+        Report.Note($"cold: {rounds} rounds of {perRound} sequential `echo hi` runs each — Stevedore (POST, follow the log to its end, GET the task), " +
+            "`docker run --rm` (cold.ratio_p50 is against it) and the Engine API create → attach → start → wait → remove (cold.ratio_engine_p50); " +
+            "a ratio is the median over rounds of the round's p50 ratio");
         await app.StopAsync();
     }
 
     public static async Task ParallelAsync(bool quick)
     {
-        var n = quick ? 40 : 200;
+        var rounds = quick ? 2 : 5;
+        var n = quick ? 12 : 40;
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
-        await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(CultureInfo.InvariantCulture) });
         using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
+        using var engine = new EngineBaseline();
         await PutEchoJobAsync(http, "parallel");
-        var tasks = app.Services.GetRequiredService<ITaskStore>();
+        var store = app.Services.GetRequiredService<ITaskStore>();
         await RunTaskAsync(http, "parallel");
 
-        var sw = Stopwatch.StartNew();
-        var body = new { tasks = Enumerable.Range(0, n).Select(_ => new { }).ToArray() };
-        (await http.PostAsJsonAsync("/v1/jobs/parallel/tasks:batch", body)).EnsureSuccessStatusCode();
-        while (true)
-        {
-            var counts = await tasks.CountByStatusAsync("parallel");
-            if (counts[TaskRunStatus.Succeeded] + counts[TaskRunStatus.Failed] >= n + 1)
+        var rates = await Interleave.RoundsAsync(rounds,
+            ("stevedore", async _ =>
             {
-                break;
-            }
+                var before = (await store.CountByStatusAsync("parallel"))[TaskRunStatus.Succeeded];
+                var sw = Stopwatch.StartNew();
+                var body = new { tasks = Enumerable.Range(0, n).Select(_ => new { }).ToArray() };
+                (await http.PostAsJsonAsync("/v1/jobs/parallel/tasks:batch", body)).EnsureSuccessStatusCode();
+                await Lifecycle.WaitFinishedAsync(Lifecycle.StoreCounter(store, "parallel"), before + n, "parallel Stevedore tasks");
+                return n / sw.Elapsed.TotalSeconds;
+            }),
+            ("cli", _ => FourAtATimeAsync(n, DockerRunAsync)),
+            ("engine", _ => FourAtATimeAsync(n, () => engine.RunAsync(BenchEnvironment.Image, s_command, "hi\n"))));
 
-            await Task.Delay(20);
-        }
+        Report.Rounds("parallel.stevedore_tasks_per_s", rates["stevedore"]);
+        Report.Rounds("parallel.docker_per_s", rates["cli"]);
+        Report.Rounds("parallel.engine_per_s", rates["engine"]);
+        Report.Rounds("parallel.ratio", Interleave.Ratios(rates["stevedore"], rates["cli"]));
+        Report.Rounds("parallel.ratio_engine", Interleave.Ratios(rates["stevedore"], rates["engine"]));
+        Report.Note($"parallel: {rounds} rounds of {n} `echo hi` tasks with {Slots} worker slots vs {n} `docker run --rm` (parallel.ratio) " +
+            $"and {n} Engine API runs (parallel.ratio_engine), {Slots} at a time");
+        await app.StopAsync();
+    }
 
-        var stevedoreRate = n / sw.Elapsed.TotalSeconds;
-        var failed = (await tasks.CountByStatusAsync("parallel"))[TaskRunStatus.Failed];
-
+    private static async Task<double> FourAtATimeAsync(int n, Func<Task> run)
+    {
         using var gate = new SemaphoreSlim(Slots);
-        sw.Restart();
+        var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, n).Select(async _ =>
         {
             await gate.WaitAsync();
             try
             {
-                await DockerRunAsync();
+                await run();
             }
             finally
             {
                 gate.Release();
             }
         }));
-        var dockerRate = n / sw.Elapsed.TotalSeconds;
+        return n / sw.Elapsed.TotalSeconds;
+    }
 
-        Report.Figure("parallel.stevedore_tasks_per_s", stevedoreRate);
-        Report.Figure("parallel.docker_per_s", dockerRate);
-        Report.Figure("parallel.ratio", stevedoreRate / dockerRate);
-        Report.Figure("parallel.failed", failed);
-        Report.Note($"parallel: {n} `echo hi` tasks with {Slots} worker slots vs {n} `docker run --rm` {Slots} at a time");
-        await app.StopAsync();
+    /// <summary>The p50 ratio of each round of <paramref name="perRound"/> consecutive samples.</summary>
+    private static List<double> RoundRatios(IReadOnlyList<double> a, IReadOnlyList<double> b, int perRound) =>
+        a.Chunk(perRound).Zip(b.Chunk(perRound), (x, y) => Report.Percentile(x, 0.5) / Report.Percentile(y, 0.5)).ToList();
+
+    private static async Task<double> TimeAsync(Func<Task> run)
+    {
+        var sw = Stopwatch.StartNew();
+        await run();
+        return sw.Elapsed.TotalMilliseconds;
     }
 
     private static async Task PutEchoJobAsync(HttpClient http, string name) =>
-        (await http.PutAsJsonAsync($"/v1/jobs/{name}", new { image = BenchEnvironment.Image, command = new[] { "echo", "hi" } })).EnsureSuccessStatusCode();
+        (await http.PutAsJsonAsync($"/v1/jobs/{name}", new { image = BenchEnvironment.Image, command = s_command })).EnsureSuccessStatusCode();
 
     private static async Task RunTaskAsync(HttpClient http, string job)
     {
@@ -112,7 +134,7 @@ public static class ContainerScenarios
 
     private static async Task DockerRunAsync()
     {
-        var start = new ProcessStartInfo("docker", ["run", "--rm", BenchEnvironment.Image, "echo", "hi"]) { RedirectStandardOutput = true };
+        var start = new ProcessStartInfo("docker", ["run", "--rm", BenchEnvironment.Image, .. s_command]) { RedirectStandardOutput = true };
         using var process = Process.Start(start)!;
         await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();

@@ -7,60 +7,73 @@ using Stevedore.Storage;
 
 namespace Stevedore.Benchmarks;
 
-/// <summary>The control plane alone: the whole task lifecycle with the in-process fake container driver.</summary>
+/// <summary>The control plane alone, embedded (memory storage): the whole task lifecycle with the in-process fake driver.</summary>
 public static class ControlPlaneScenarios
 {
-    private const int Slots = 64;
-    private const int Batch = 1000;
+    public const int Slots = 64;
 
-    public static async Task ControlAsync(bool quick, bool memoryOnly = false)
+    /// <summary>
+    /// Rounds of: the whole lifecycle with batch enqueues, the same with single enqueues, and plain grain calls on the
+    /// same silo — the yardstick for <c>control.memory.vs_grain_calls</c> (tasks/s over round trips/s, per round).
+    /// </summary>
+    public static async Task MemoryAsync(bool quick)
     {
-        var n = quick ? 3000 : 20_000;
-        await RunBackendAsync("memory", n, new() { ["Stevedore:Storage"] = "Memory" });
-        if (memoryOnly)
-        {
-            return;
-        }
-
-        var cs = await BenchEnvironment.FreshDatabaseAsync("bench_control");
-        await RunBackendAsync("postgres", n, new() { ["Stevedore:Storage"] = "Postgres", ["ConnectionStrings:Postgres"] = cs });
-    }
-
-    private static async Task RunBackendAsync(string backend, int n, Dictionary<string, string?> settings)
-    {
-        settings["Stevedore:Worker:Driver"] = "fake";
-        settings["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await using var app = await BenchEnvironment.StartHostAsync(settings);
+        var rounds = quick ? 2 : 5;
+        var n = quick ? 3000 : 60_000;
+        var single = quick ? 2000 : 30_000;
+        var calls = quick ? 100_000 : 1_000_000;
+        await using var app = await StartFakeHostAsync(new() { ["Stevedore:Storage"] = "Memory" });
         var jobs = app.Services.GetRequiredService<JobService>();
         var tasks = app.Services.GetRequiredService<TaskService>();
         var store = app.Services.GetRequiredService<ITaskStore>();
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
 
         // Enqueue alone: batches into a paused job.
         await jobs.PutAsync("held", new JobDraft { Image = "fake/ok" });
         await jobs.SetPausedAsync("held", true);
-        await EnqueueAsync(tasks, "held", Batch); // warm-up
+        await Lifecycle.EnqueueBatchAsync(tasks, "held", Lifecycle.Batch); // warm-up
         var sw = Stopwatch.StartNew();
-        await EnqueueAsync(tasks, "held", n);
-        Report.Figure($"control.{backend}.enqueue_batch_per_s", n / sw.Elapsed.TotalSeconds);
+        await Lifecycle.EnqueueBatchAsync(tasks, "held", n);
+        Report.Figure("control.memory.enqueue_batch_per_s", n / sw.Elapsed.TotalSeconds);
 
-        // The whole lifecycle: enqueue → lease → run → finish → state written. Warm up first, long enough for
-        // tiered compilation to have compiled the hot paths fully.
-        await jobs.PutAsync("noop", new JobDraft { Image = "fake/ok" });
-        var warmUp = Math.Max(Batch, n / 4);
-        await EnqueueAsync(tasks, "noop", warmUp);
-        await WaitFinishedAsync(store, "noop", warmUp);
-        sw.Restart();
-        await EnqueueAsync(tasks, "noop", n);
-        await WaitFinishedAsync(store, "noop", n + warmUp);
-        Report.Figure($"control.{backend}.tasks_per_s", n / sw.Elapsed.TotalSeconds);
+        // The same warm-up for every contender, then the rounds.
+        await RunLifecycleAsync(jobs, tasks, store, "warm-batch", n / 4, batch: true);
+        await RunLifecycleAsync(jobs, tasks, store, "warm-single", n / 4, batch: false);
+        await GrainCalls.RoundTripsPerSecondAsync(grains, calls / 4);
+        var results = await Interleave.RoundsAsync(rounds,
+            ("batch", r => RunLifecycleAsync(jobs, tasks, store, $"batch-{r}", n, batch: true)),
+            ("single", r => RunLifecycleAsync(jobs, tasks, store, $"single-{r}", single, batch: false)),
+            ("calls", _ => GrainCalls.RoundTripsPerSecondAsync(grains, calls)));
 
-        if (backend == "memory")
-        {
-            Report.Figure("control.enqueue_batch_per_s", Report.Get("control.memory.enqueue_batch_per_s")!.Value);
-            await DispatchLatencyAsync(app, jobs, tasks);
-        }
-
+        Report.Rounds("control.memory.tasks_per_s", results["batch"]);
+        Report.Rounds("control.memory.single.tasks_per_s", results["single"]);
+        Report.Rounds("control.memory.grain_calls_per_s", results["calls"]);
+        Report.Rounds("control.memory.vs_grain_calls", Interleave.Ratios(results["batch"], results["calls"]));
+        Report.Rounds("control.memory.single_vs_grain_calls", Interleave.Ratios(results["single"], results["calls"]));
+        Report.Note($"control memory: {rounds} rounds of {n} tasks enqueued {Lifecycle.Batch} per call, {single} tasks enqueued one per call from " +
+            $"{Lifecycle.Callers} callers (enqueue → lease → run → finish → state written), and {calls} ping grain calls from 64 callers; " +
+            $"fake driver, {Slots} slots; vs_grain_calls = tasks/s ÷ grain round trips/s of the same round");
+        Report.Figure("control.enqueue_batch_per_s", Report.Get("control.memory.enqueue_batch_per_s")!.Value);
+        await DispatchLatencyAsync(app, jobs, tasks);
         await app.StopAsync();
+    }
+
+    /// <summary>One lifecycle measurement on a job of its own: enqueue <paramref name="n"/> tasks, wait until all are stored as finished.</summary>
+    public static async Task<double> RunLifecycleAsync(JobService jobs, TaskService tasks, ITaskStore store, string job, int n, bool batch)
+    {
+        await jobs.PutAsync(job, new JobDraft { Image = "fake/ok" });
+        BenchEnvironment.Quiesce();
+        var sw = Stopwatch.StartNew();
+        await (batch ? Lifecycle.EnqueueBatchAsync(tasks, job, n) : Lifecycle.EnqueueSingleAsync(tasks, job, n));
+        await Lifecycle.WaitFinishedAsync(Lifecycle.StoreCounter(store, job), n, $"tasks of {job}");
+        return n / sw.Elapsed.TotalSeconds;
+    }
+
+    public static Task<WebApplication> StartFakeHostAsync(Dictionary<string, string?> settings)
+    {
+        settings["Stevedore:Worker:Driver"] = "fake";
+        settings["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return BenchEnvironment.StartHostAsync(settings);
     }
 
     /// <summary>Idle dispatch: enqueue → the driver is asked to start the container, one task at a time.</summary>
@@ -95,62 +108,20 @@ public static class ControlPlaneScenarios
         Report.Figure("dispatch.p99_ms", Report.Percentile(samples, 0.99));
     }
 
-    public static async Task EnqueueAsync(TaskService tasks, string job, int n)
-    {
-        for (var done = 0; done < n; done += Batch)
-        {
-            var count = Math.Min(Batch, n - done);
-            var result = await tasks.EnqueueBatchAsync(job, Enumerable.Repeat(new TaskDraft(), count).ToList());
-            if (!result.Ok)
-            {
-                throw new InvalidOperationException(result.Error!.Detail);
-            }
-        }
-    }
-
-    private static async Task WaitFinishedAsync(ITaskStore store, string job, int n)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var counts = await store.CountByStatusAsync(job);
-            var ended = counts[TaskRunStatus.Succeeded] + counts[TaskRunStatus.Failed] + counts[TaskRunStatus.TimedOut] + counts[TaskRunStatus.Cancelled];
-            if (ended >= n)
-            {
-                if (counts[TaskRunStatus.Succeeded] < n)
-                {
-                    throw new InvalidOperationException($"only {counts[TaskRunStatus.Succeeded]} of {n} tasks succeeded");
-                }
-
-                return;
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
-            {
-                throw new TimeoutException($"{ended} of {n} tasks ended in 10 minutes");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
-    public static async Task MemoryAsync(bool quick)
+    /// <summary>Memory per queued task: a paused job holding many tasks in one silo.</summary>
+    public static async Task QueuedMemoryAsync(bool quick)
     {
         var n = quick ? 20_000 : 200_000;
-        await using var app = await BenchEnvironment.StartHostAsync(new()
-        {
-            ["Stevedore:Worker:Driver"] = "fake",
-            ["Stevedore:Storage"] = "Memory",
-        });
+        await using var app = await StartFakeHostAsync(new() { ["Stevedore:Storage"] = "Memory" });
         var jobs = app.Services.GetRequiredService<JobService>();
         var tasks = app.Services.GetRequiredService<TaskService>();
         await jobs.PutAsync("queued", new JobDraft { Image = "fake/ok" });
         await jobs.SetPausedAsync("queued", true);
-        await EnqueueAsync(tasks, "queued", Batch);
+        await Lifecycle.EnqueueBatchAsync(tasks, "queued", Lifecycle.Batch);
 
         var heapBefore = Settle();
         var rssBefore = BenchEnvironment.RssBytes();
-        await EnqueueAsync(tasks, "queued", n);
+        await Lifecycle.EnqueueBatchAsync(tasks, "queued", n);
         var heapAfter = Settle();
         var rssAfter = BenchEnvironment.RssBytes();
 
@@ -164,8 +135,7 @@ public static class ControlPlaneScenarios
     {
         for (var i = 0; i < 3; i++)
         {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
+            BenchEnvironment.Quiesce();
         }
 
         return GC.GetTotalMemory(forceFullCollection: true);

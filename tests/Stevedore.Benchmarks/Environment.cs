@@ -30,6 +30,16 @@ public static class BenchEnvironment
         }
     }
 
+    /// <summary>Notes the machine, the Docker Engine and the PostgreSQL server the figures are taken on.</summary>
+    public static async Task NoteMachineAsync()
+    {
+        await ShellAsync("ensure_docker && ensure_postgres");
+        using var engine = new EngineBaseline();
+        await using var server = NpgsqlDataSource.Create(PostgresServer);
+        await using var version = server.CreateCommand("SELECT current_setting('server_version') || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')");
+        MachineState.NoteMachine(await engine.VersionAsync(), (string?)await version.ExecuteScalarAsync());
+    }
+
     /// <summary>A fresh database with the schema, on the benchmark PostgreSQL (fsync on, the server's default).</summary>
     public static async Task<string> FreshDatabaseAsync(string prefix)
     {
@@ -37,8 +47,6 @@ public static class BenchEnvironment
         var name = $"{prefix}_{Guid.NewGuid().ToString("N")[..8]}";
         await using (var server = NpgsqlDataSource.Create(PostgresServer))
         {
-            await using var fsync = server.CreateCommand("SHOW fsync");
-            Report.Note($"PostgreSQL fsync={await fsync.ExecuteScalarAsync()}, synchronous_commit=on");
             await using var create = server.CreateCommand($"CREATE DATABASE {name}");
             await create.ExecuteNonQueryAsync();
         }
@@ -78,6 +86,16 @@ public static class BenchEnvironment
 
     /// <summary>The host's gRPC address.</summary>
     public static Uri GrpcAddress(WebApplication app) => new(app.Configuration["Kestrel:Endpoints:Grpc:Url"]!);
+
+    /// <summary>
+    /// A full, compacting collection before a measured run (outside its clock), so that a run does not pay for the
+    /// garbage of the runs before it — every contender in this process (Stevedore, Hangfire, grain calls) alike.
+    /// </summary>
+    public static void Quiesce()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+    }
 
     public static long RssBytes()
     {

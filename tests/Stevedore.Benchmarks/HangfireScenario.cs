@@ -3,95 +3,126 @@ using System.Diagnostics;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
-using Hangfire.Storage;
+using Npgsql;
 
 namespace Stevedore.Benchmarks;
 
-/// <summary>The peer baseline: Hangfire with Hangfire.PostgreSql on the same PostgreSQL, no-op jobs.</summary>
-public static class HangfireScenario
+/// <summary>
+/// The peer baseline: Hangfire with Hangfire.PostgreSql on the same PostgreSQL, no-op jobs, enqueued one per call
+/// (Hangfire has no batch enqueue) from <see cref="Lifecycle.Callers"/> callers. Its clock stops when the database
+/// shows every job's final state written (<c>Succeeded</c>), the same condition Stevedore's clock stops on.
+/// </summary>
+public sealed class HangfireContender : IAsyncDisposable
 {
-    public static async Task RunAsync(bool quick)
+    private readonly NpgsqlDataSource _db;
+    private readonly PostgreSqlStorage _storage;
+    private readonly BackgroundJobClient _client;
+    private readonly int? _workers;
+
+    private HangfireContender(string name, string connectionString, PostgreSqlStorageOptions options, int? workers)
     {
-        var n = quick ? 300 : 3000;
-        var defaults = await MeasureAsync("default", n, new PostgreSqlStorageOptions { PrepareSchemaIfNecessary = true }, workers: null, latencySamples: quick ? 0 : 5);
-        var fast = await MeasureAsync("fast", n, new PostgreSqlStorageOptions
+        Name = name;
+        _db = NpgsqlDataSource.Create(connectionString);
+        _storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
+        _client = new BackgroundJobClient(_storage);
+        _workers = workers;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Hangfire's defaults.</summary>
+    public static async Task<HangfireContender> DefaultsAsync() =>
+        new("default", await BenchEnvironment.FreshDatabaseAsync("bench_hangfire"), new PostgreSqlStorageOptions { PrepareSchemaIfNecessary = true }, null);
+
+    /// <summary>Tuned for latency: 1 ms queue polling, long polling (LISTEN/NOTIFY), 64 workers.</summary>
+    public static async Task<HangfireContender> FastAsync() =>
+        new("fast", await BenchEnvironment.FreshDatabaseAsync("bench_hangfire"), new PostgreSqlStorageOptions
         {
             PrepareSchemaIfNecessary = true,
             AllowUnsafeValues = true, // before QueuePollInterval: its setter checks it
             QueuePollInterval = TimeSpan.FromMilliseconds(1),
             EnableLongPolling = true,
-        }, workers: 64, latencySamples: quick ? 20 : 100);
+        }, 64);
 
-        Report.Figure("hangfire.jobs_per_s", Math.Max(defaults.Rate, fast.Rate));
-        // The better of the two configurations (defaults are only sampled in the full run: they may poll slowly).
-        Report.Figure("hangfire.start_latency_p50_ms", double.IsNaN(defaults.LatencyP50) ? fast.LatencyP50 : Math.Min(defaults.LatencyP50, fast.LatencyP50));
-        if (Report.Get("control.postgres.tasks_per_s") is { } ours)
+    /// <summary>
+    /// One measurement: starts a server (and waits for it to run a first job, outside the clock), enqueues
+    /// <paramref name="n"/> jobs, stops the clock when all are stored as succeeded, stops the server. A server per
+    /// round, so a polling Hangfire takes no CPU from the other contenders' rounds.
+    /// </summary>
+    public async Task<double> RunAsync(int n)
+    {
+        var serverOptions = new BackgroundJobServerOptions { ServerName = $"bench-{Name}-{Guid.NewGuid():N}" };
+        if (_workers is { } workers)
         {
-            Report.Figure("control.postgres_vs_hangfire", ours / Math.Max(defaults.Rate, fast.Rate));
+            serverOptions.WorkerCount = workers;
         }
 
-        Report.Note("hangfire: default = its defaults; fast = QueuePollInterval 1 ms, long polling, 64 workers; best of both is hangfire.jobs_per_s");
+        using var server = new BackgroundJobServer(serverOptions, _storage);
+        var probe = await LastJobIdAsync();
+        _client.Enqueue(() => NoopJobs.Run(0));
+        await Lifecycle.WaitFinishedAsync(Counter(probe), 1, "Hangfire probe jobs");
+
+        var first = await LastJobIdAsync();
+        BenchEnvironment.Quiesce();
+        var sw = Stopwatch.StartNew();
+        await Lifecycle.FromCallersAsync(n, () =>
+        {
+            _client.Enqueue(() => NoopJobs.Run(0));
+            return Task.CompletedTask;
+        });
+        await Lifecycle.WaitFinishedAsync(Counter(first), n, "Hangfire jobs");
+        var rate = n / sw.Elapsed.TotalSeconds;
+        server.SendStop();
+        return rate;
     }
 
-    private static async Task<(double Rate, double LatencyP50)> MeasureAsync(string name, int n, PostgreSqlStorageOptions options, int? workers, int latencySamples)
+    /// <summary>Enqueue → the job method runs, one job at a time, with a server that has run one already.</summary>
+    public async Task<List<double>> StartLatenciesAsync(int samples)
     {
-        var cs = await BenchEnvironment.FreshDatabaseAsync("bench_hangfire");
-        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(cs, options), options);
-        var client = new BackgroundJobClient(storage);
-        var serverOptions = new BackgroundJobServerOptions { ServerName = $"bench-{name}" };
-        if (workers is { } w)
-        {
-            serverOptions.WorkerCount = w;
-        }
-
-        NoopJobs.Reset();
-        using var server = new BackgroundJobServer(serverOptions, storage);
-        // Warm-up: the schema exists and the server polls.
-        client.Enqueue(() => NoopJobs.Run(0));
-        await NoopJobs.WaitForCountAsync(1, TimeSpan.FromMinutes(2));
-
-        NoopJobs.Reset();
-        var sw = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 8 }, (_, _) =>
-        {
-            client.Enqueue(() => NoopJobs.Run(0));
-            return ValueTask.CompletedTask;
-        });
-        await NoopJobs.WaitForCountAsync(n, TimeSpan.FromMinutes(10));
-        var rate = n / sw.Elapsed.TotalSeconds;
-        Report.Figure($"hangfire.{name}.jobs_per_s", rate);
-
+        using var server = new BackgroundJobServer(new BackgroundJobServerOptions { ServerName = $"bench-{Name}-latency", WorkerCount = _workers ?? Environment.ProcessorCount * 5 }, _storage);
         var latencies = new List<double>();
-        for (var i = 0; i < latencySamples; i++)
+        for (var i = -1; i < samples; i++)
         {
             NoopJobs.Reset();
-            client.Enqueue(() => NoopJobs.Run(Stopwatch.GetTimestamp()));
-            await NoopJobs.WaitForCountAsync(1, TimeSpan.FromMinutes(1));
-            latencies.Add(NoopJobs.Latencies.Single());
-        }
-
-        var p50 = latencies.Count > 0 ? Report.Percentile(latencies, 0.5) : double.NaN;
-        if (latencies.Count > 0)
-        {
-            Report.Figure($"hangfire.{name}.start_latency_p50_ms", p50);
+            _client.Enqueue(() => NoopJobs.Run(Stopwatch.GetTimestamp()));
+            await NoopJobs.WaitForLatencyAsync(TimeSpan.FromMinutes(1));
+            if (i >= 0)
+            {
+                latencies.Add(NoopJobs.Latencies.Single());
+            }
         }
 
         server.SendStop();
-        return (rate, p50);
+        return latencies;
     }
+
+    private async Task<long> LastJobIdAsync()
+    {
+        await using var command = _db.CreateCommand("SELECT coalesce(max(id), 0) FROM hangfire.job");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Jobs after <paramref name="after"/> in a final state, and how many of them succeeded.</summary>
+    private Lifecycle.Counter Counter(long after) => async () =>
+    {
+        await using var command = _db.CreateCommand(
+            "SELECT count(*) FILTER (WHERE statename IN ('Succeeded', 'Failed', 'Deleted')), count(*) FILTER (WHERE statename = 'Succeeded') " +
+            "FROM hangfire.job WHERE id > $1");
+        command.Parameters.AddWithValue(after);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    };
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
 }
 
-/// <summary>The job Hangfire runs: counts itself and notes how long after enqueue it started.</summary>
+/// <summary>The job Hangfire runs: does nothing, or notes how long after enqueue it started.</summary>
 public static class NoopJobs
 {
-    private static int s_count;
     public static ConcurrentBag<double> Latencies { get; private set; } = [];
 
-    public static void Reset()
-    {
-        Interlocked.Exchange(ref s_count, 0);
-        Latencies = [];
-    }
+    public static void Reset() => Latencies = [];
 
     public static void Run(long enqueuedAt)
     {
@@ -99,21 +130,19 @@ public static class NoopJobs
         {
             Latencies.Add(Stopwatch.GetElapsedTime(enqueuedAt).TotalMilliseconds);
         }
-
-        Interlocked.Increment(ref s_count);
     }
 
-    public static async Task WaitForCountAsync(int n, TimeSpan timeout)
+    public static async Task WaitForLatencyAsync(TimeSpan timeout)
     {
         var sw = Stopwatch.StartNew();
-        while (Volatile.Read(ref s_count) < n)
+        while (Latencies.IsEmpty)
         {
             if (sw.Elapsed > timeout)
             {
-                throw new TimeoutException($"Hangfire ran {s_count} of {n} jobs in {timeout}");
+                throw new TimeoutException($"Hangfire ran no job in {timeout}");
             }
 
-            await Task.Delay(5);
+            await Task.Delay(1);
         }
     }
 }

@@ -1,57 +1,34 @@
 using System.Diagnostics;
 using Stevedore.Benchmarks;
 
-// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [cold|parallel|control|hangfire|memory|grpc|fire|all] [--quick]
+// dotnet run -c Release --project tests/Stevedore.Benchmarks -- [scenario] [--quick]
 var quick = args.Contains("--quick");
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
-var known = new[] { "cold", "parallel", "control", "control-memory", "hangfire", "memory", "grpc", "fire", "all" };
-if (!known.Contains(scenario))
+var scenarios = new (string Name, Func<Task> Run)[]
 {
-    Console.Error.WriteLine($"unknown scenario '{scenario}'; use one of: {string.Join(", ", known)}");
+    ("cold", () => ContainerScenarios.ColdAsync(quick)),
+    ("parallel", () => ContainerScenarios.ParallelAsync(quick)),
+    ("control-memory", () => ControlPlaneScenarios.MemoryAsync(quick)),
+    ("control-postgres", () => ControlPostgresScenario.RunAsync(quick)),
+    ("enqueue", () => EnqueueScenario.RunAsync(quick)),
+    ("memory", () => ControlPlaneScenarios.QueuedMemoryAsync(quick)),
+    ("grpc", () => GrpcScenarios.RunAsync(quick)),
+    ("fire", () => TriggerScenarios.FiringAsync(quick)),
+};
+bool Runs(string name) => scenario == "all" || scenario == name || (scenario == "control" && name.StartsWith("control-", StringComparison.Ordinal));
+if (!scenarios.Any(s => Runs(s.Name)))
+{
+    Console.Error.WriteLine($"unknown scenario '{scenario}'; use one of: {string.Join(", ", scenarios.Select(s => s.Name))}, control (both control-*), all");
     return 2;
 }
 
-Report.Note($"Stevedore benchmarks ({(quick ? "quick" : "full")}), {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 30)} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+Report.Note($"Stevedore benchmarks ({(quick ? "quick" : "full")}), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+await BenchEnvironment.NoteMachineAsync();
 var sw = Stopwatch.StartNew();
-bool Runs(string name) => scenario == "all" || scenario == name;
-if (Runs("cold"))
+foreach (var (name, run) in scenarios.Where(s => Runs(s.Name)))
 {
-    await ContainerScenarios.ColdAsync(quick);
-}
-
-if (Runs("parallel"))
-{
-    await ContainerScenarios.ParallelAsync(quick);
-}
-
-if (Runs("control"))
-{
-    await ControlPlaneScenarios.ControlAsync(quick);
-}
-
-if (scenario == "control-memory")
-{
-    await ControlPlaneScenarios.ControlAsync(quick, memoryOnly: true);
-}
-
-if (Runs("hangfire"))
-{
-    await HangfireScenario.RunAsync(quick);
-}
-
-if (Runs("memory"))
-{
-    await ControlPlaneScenarios.MemoryAsync(quick);
-}
-
-if (Runs("grpc"))
-{
-    await GrpcScenarios.RunAsync(quick);
-}
-
-if (Runs("fire"))
-{
-    await TriggerScenarios.FiringAsync(quick);
+    await run();
+    MachineState.NoteSince(name);
 }
 
 Summary.Print();

@@ -17,6 +17,24 @@ public static class Report
 
     public static void Note(string text) => Console.WriteLine($"# {text}");
 
+    /// <summary>
+    /// A figure taken once per round: prints the median as <paramref name="name"/>, the spread (max − min over the
+    /// median, in %) as <c>name.spread_pct</c>, and min/median/max as a note. Returns the median.
+    /// </summary>
+    public static double Rounds(string name, IReadOnlyList<double> perRound)
+    {
+        var median = Percentile(perRound, 0.5);
+        Figure(name, median);
+        if (perRound.Count > 1)
+        {
+            Figure($"{name}.spread_pct", 100 * (perRound.Max() - perRound.Min()) / median);
+            Note(string.Create(CultureInfo.InvariantCulture,
+                $"{name} over {perRound.Count} rounds: min {Format(perRound.Min())}, median {Format(median)}, max {Format(perRound.Max())} ({string.Join(" ", perRound.Select(Format))})"));
+        }
+
+        return median;
+    }
+
     private static string Format(double value) =>
         Math.Abs(value) >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.###", CultureInfo.InvariantCulture);
 

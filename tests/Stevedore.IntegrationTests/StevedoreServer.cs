@@ -152,6 +152,14 @@ public class StevedoreServer : IAsyncLifetime
     /// <summary>Waits until <c>/healthz</c> says 200 (one check may fail on a busy machine: it allows itself 3 s).</summary>
     public Task WaitHealthyAsync() => TaskJson.WaitHealthyAsync(Http, "the test server");
 
+    /// <summary>Follows the task's log until its first line: returns once the container runs and has written it.</summary>
+    public async Task<string?> FirstLogLineAsync(string id)
+    {
+        using var follow = await Http.GetAsync($"/v1/tasks/{id}/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await follow.Content.ReadAsStreamAsync());
+        return await reader.ReadLineAsync();
+    }
+
     public Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) => Containers.ListAsync(Containers.TaskLabel, taskId);
 }
 

@@ -1,28 +1,64 @@
-using System.Collections.Concurrent;
-using System.Formats.Tar;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stevedore.Execution.Docker.TaskFiles;
 using Stevedore.Storage;
 
 namespace Stevedore.Execution.Docker;
 
-/// <summary>Runs each attempt as a fresh container through the Docker Engine API.</summary>
+/// <summary>
+/// Runs each attempt as a fresh container through the Docker Engine API: create (pulling the image when the engine
+/// lacks it), attach, start, wait, and always remove. Task files go through <see cref="ITaskFiles"/>; how the
+/// container ended is judged by <see cref="ContainerExits"/>.
+/// </summary>
 public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable
 {
-    private const long KilledExitCode = 137;
+    private const string AttemptLabel = "stevedore.attempt";
 
     private readonly DockerClient _client;
     private readonly DockerOptions _options;
     private readonly ILogger<DockerContainerDriver> _logger;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _pulls = new(StringComparer.Ordinal);
+    private readonly ImagePuller _images;
+    private readonly ITaskFiles _taskFiles;
 
     public DockerContainerDriver(IOptions<DockerOptions> options, ILogger<DockerContainerDriver> logger)
     {
         _options = options.Value;
         _logger = logger;
         _client = new DockerClientConfiguration(new Uri(_options.Endpoint)).CreateClient();
+        _images = new ImagePuller(_client, logger);
+        _taskFiles = ChooseTaskFiles(_options, _client, logger);
+    }
+
+    private static ITaskFiles ChooseTaskFiles(DockerOptions options, DockerClient client, ILogger logger)
+    {
+        if (!options.WantsBindTaskFiles)
+        {
+            return new CopiedTaskFiles(client, options);
+        }
+
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                throw new PlatformNotSupportedException("bind-mounted task folders need a Linux host");
+            }
+
+            return BindMountedTaskFiles.Open(options, logger);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            if (options.TaskFiles == "bind")
+            {
+                throw new InvalidOperationException(
+                    $"{DockerOptions.Section}:TaskFiles is bind, but this host cannot keep task folders bounded and private: {ex.Message}. " +
+                    "Run the host as root on Linux, or set TaskFiles to copy.", ex);
+            }
+
+            LogBindUnavailable(logger, ex.Message);
+            return new CopiedTaskFiles(client, options);
+        }
     }
 
     public async Task<string?> CheckHealthAsync(CancellationToken cancellationToken)
@@ -40,14 +76,15 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
 
     public async Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken)
     {
-        var containers = await _client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{label}={value}"] = true } },
-        }, cancellationToken);
+        var containers = await ListLabelledAsync(cancellationToken, $"{label}={value}");
         foreach (var container in containers)
         {
             await RemoveAsync(container.ID);
+        }
+
+        if (label == ContainerRunRequest.NodeLabel)
+        {
+            _taskFiles.RemoveLeftovers(value);
         }
 
         return containers.Count;
@@ -57,35 +94,36 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
     {
         using var timeout = new CancellationTokenSource(request.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // Disposed last: after the container that mounts it is gone.
+        using var files = _taskFiles.Prepare(request);
         string? containerId = null;
         try
         {
             // Create first and pull only when the engine lacks the image: one round trip less on the usual path.
             try
             {
-                containerId = await CreateAsync(request, linked.Token);
+                containerId = await CreateAsync(request, files);
             }
             catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                if (await EnsureImageAsync(request.Spec.Image, linked.Token) is { } pullError)
+                if (await _images.EnsureAsync(request.Spec.Image, linked.Token) is { } pullError)
                 {
                     return new ContainerExit { Status = TaskRunStatus.Failed, Error = pullError };
                 }
 
-                containerId = await CreateAsync(request, linked.Token);
+                containerId = await CreateAsync(request, files);
             }
 
-            return await RunCreatedAsync(containerId, request, log, timeout, linked.Token, cancellationToken);
+            linked.Token.ThrowIfCancellationRequested();
+            return await RunCreatedAsync(containerId, request, files, log, StoppedBy(timeout, cancellationToken), linked.Token);
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            return timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested
-                ? new ContainerExit { Status = TaskRunStatus.TimedOut, Error = $"timed out after {request.Timeout.TotalSeconds:0.###} s" }
-                : new ContainerExit { Status = TaskRunStatus.Cancelled, Error = "cancelled" };
+            return ContainerExits.Classify(Ending(request, StoppedBy(timeout, cancellationToken)()));
         }
         catch (DockerApiException ex)
         {
-            return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerMessage(ex)}" };
+            return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerErrors.Message(ex)}" };
         }
         finally
         {
@@ -93,24 +131,29 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             {
                 await RemoveAsync(containerId);
             }
-
-            DeleteTaskFiles(request);
         }
     }
 
+    /// <summary>Which of the two tokens ended the attempt; asked only once one of them fired.</summary>
+    private static Func<StopCause> StoppedBy(CancellationTokenSource timeout, CancellationToken cancelled) =>
+        () => timeout.IsCancellationRequested && !cancelled.IsCancellationRequested ? StopCause.Timeout : StopCause.Cancel;
+
+    private static ContainerEnding Ending(ContainerRunRequest request, StopCause stoppedBy, long? exitCode = null) =>
+        new() { StoppedBy = stoppedBy, ExitCode = exitCode, Timeout = request.Timeout, MemoryMb = request.Spec.MemoryMb };
+
     private async Task<ContainerExit> RunCreatedAsync(
-        string id, ContainerRunRequest request, ITaskLogWriter log, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancelled)
+        string id, ContainerRunRequest request, ITaskFolder files, ITaskLogWriter log, Func<StopCause> stoppedBy, CancellationToken linked)
     {
         // The payload file and the attach are independent: do both at once, then start.
         var attach = _client.Containers.AttachContainerAsync(
             id, tty: false, new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, linked);
-        await Task.WhenAll(attach, _options.BindTaskFiles ? Task.CompletedTask : PutPayloadAsync(id, request.Payload, linked));
+        await Task.WhenAll(attach, files.BeforeStartAsync(id, linked));
         using var stream = await attach;
         await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), linked);
         var output = PumpOutputAsync(stream, log);
         _ = FeedStdinAsync(stream, request.Payload);
 
-        var ended = TaskRunStatus.Succeeded;
+        var stopped = StopCause.None;
         long exitCode;
         try
         {
@@ -118,50 +161,24 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            ended = timeout.IsCancellationRequested && !cancelled.IsCancellationRequested ? TaskRunStatus.TimedOut : TaskRunStatus.Cancelled;
+            stopped = stoppedBy();
             await KillAsync(id);
             exitCode = (await _client.Containers.WaitContainerAsync(id, CancellationToken.None)).StatusCode;
         }
 
         await output;
-        if (ended == TaskRunStatus.TimedOut)
+        if (stopped != StopCause.None)
         {
-            return new ContainerExit { Status = ended, ExitCode = exitCode, Error = $"timed out after {request.Timeout.TotalSeconds:0.###} s; killed" };
+            return ContainerExits.Classify(Ending(request, stopped, exitCode));
         }
 
-        if (ended == TaskRunStatus.Cancelled)
+        var result = await files.ReadResultAsync(id, log);
+        var ending = Ending(request, stopped, exitCode) with
         {
-            return new ContainerExit { Status = ended, ExitCode = exitCode, Error = "cancelled; container killed" };
-        }
-
-        var result = _options.BindTaskFiles ? ReadBoundResult(request, log) : await ReadResultAsync(id, log);
-        // Only a SIGKILL we did not send can be the OOM killer; ask the engine only then.
-        var oomKilled = exitCode == KilledExitCode && await WasOomKilledAsync(id);
-        if (oomKilled)
-        {
-            return new ContainerExit
-            {
-                Status = TaskRunStatus.Failed,
-                ExitCode = exitCode,
-                Error = $"out of memory: the container was killed at its {request.Spec.MemoryMb} MiB memory limit",
-                Result = result,
-            };
-        }
-
-        if (exitCode == KilledExitCode)
-        {
-            return new ContainerExit
-            {
-                Status = TaskRunStatus.Failed,
-                ExitCode = exitCode,
-                Error = $"killed by SIGKILL (exit code 137), not by Stevedore: most likely out of memory at its {request.Spec.MemoryMb} MiB memory limit",
-                Result = result,
-            };
-        }
-
-        return exitCode == 0
-            ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = result }
-            : new ContainerExit { Status = TaskRunStatus.Failed, ExitCode = exitCode, Error = $"exited with code {exitCode}", Result = result };
+            OomKilled = ContainerExits.MayBeOomKill(exitCode, stopped) && await WasOomKilledAsync(id),
+            TaskFolderFullAt = files.FullAt(),
+        };
+        return ContainerExits.Classify(ending) with { Result = result };
     }
 
     /// <summary>
@@ -209,131 +226,56 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         public void Report(Message value) => seen();
     }
 
-    private async Task<string?> EnsureImageAsync(string image, CancellationToken cancellationToken)
-    {
-        if (await HasImageAsync(image, cancellationToken))
-        {
-            return null;
-        }
-
-        var gate = _pulls.GetOrAdd(image, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (await HasImageAsync(image, cancellationToken))
-            {
-                return null;
-            }
-
-            var reference = ImageReference.Parse(image);
-            string? error = null;
-            try
-            {
-                await _client.Images.CreateImageAsync(
-                    new ImagesCreateParameters { FromImage = reference.Repository, Tag = reference.Tag },
-                    authConfig: null,
-                    new Progress<JSONMessage>(m => error ??= m.Error?.Message ?? (string.IsNullOrEmpty(m.ErrorMessage) ? null : m.ErrorMessage)),
-                    cancellationToken);
-            }
-            catch (DockerApiException ex)
-            {
-                error = DockerMessage(ex);
-            }
-
-            if (await HasImageAsync(image, cancellationToken))
-            {
-                LogPulled(_logger, image);
-                return null;
-            }
-
-            return $"image '{image}' could not be pulled: {error ?? "the registry did not provide it"}";
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    private async Task<bool> HasImageAsync(string image, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the attempt's container. Not cancellable on purpose: the engine finishes a create whose caller gave up,
+    /// and the container would stay behind with an id nobody learnt. The caller checks for cancellation right after.
+    /// When the engine gives no answer at all, the attempt's containers are looked for by their labels and removed.
+    /// </summary>
+    private async Task<string> CreateAsync(ContainerRunRequest request, ITaskFolder files)
     {
         try
         {
-            await _client.Images.InspectImageAsync(image, cancellationToken);
-            return true;
+            return await CreateContainerAsync(request, files);
         }
-        catch (DockerImageNotFoundException)
+        catch (Exception ex) when (ex is not DockerApiException)
         {
-            return false;
+            await RemoveAttemptAsync(request);
+            throw;
         }
     }
 
-    private string TaskFolder(ContainerRunRequest request) =>
-        Path.Combine(_options.TaskFilesPath, $"{request.TaskId}-{request.Attempt}");
-
-    /// <summary>The folder mounted at /stevedore: the payload file, and room (world-writable) for the result file.</summary>
-    private string WriteTaskFiles(ContainerRunRequest request)
-    {
-        var folder = TaskFolder(request);
-        Directory.CreateDirectory(folder);
-        var payload = Path.Combine(folder, "payload");
-        File.WriteAllBytes(payload, request.Payload.ToArray());
-        if (!OperatingSystem.IsWindows())
+    /// <summary>Containers, in any state, carrying every one of <paramref name="labels"/> (<c>key=value</c>).</summary>
+    private Task<IList<ContainerListResponse>> ListLabelledAsync(CancellationToken cancellationToken, params string[] labels) =>
+        _client.Containers.ListContainersAsync(new ContainersListParameters
         {
-            File.SetUnixFileMode(folder, (UnixFileMode)0x1FF);
-            File.SetUnixFileMode(payload, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        }
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels.ToDictionary(l => l, _ => true) },
+        }, cancellationToken);
 
-        return folder;
-    }
-
-    private ReadOnlyMemory<byte>? ReadBoundResult(ContainerRunRequest request, ITaskLogWriter log)
+    private async Task RemoveAttemptAsync(ContainerRunRequest request)
     {
-        var file = new FileInfo(Path.Combine(TaskFolder(request), "result"));
-        if (!file.Exists || file.Attributes.HasFlag(FileAttributes.Directory))
-        {
-            return null;
-        }
-
-        // Typed: a null byte[] would become an empty result, not "no result".
-        return TooLarge(file.Length, log) ? null : (ReadOnlyMemory<byte>?)File.ReadAllBytes(file.FullName);
-    }
-
-    /// <summary>A result file over the limit is not kept; the task's log says so.</summary>
-    private bool TooLarge(long length, ITaskLogWriter log)
-    {
-        if (length <= _options.MaxResultBytes)
-        {
-            return false;
-        }
-
-        log.Write(LogStream.System, System.Text.Encoding.UTF8.GetBytes(
-            $"[stevedore] result file of {length} bytes not kept: the limit is {_options.MaxResultBytes} bytes\n"));
-        return true;
-    }
-
-    private void DeleteTaskFiles(ContainerRunRequest request)
-    {
-        if (!_options.BindTaskFiles)
-        {
-            return;
-        }
-
         try
         {
-            Directory.Delete(TaskFolder(request), recursive: true);
+            var containers = await ListLabelledAsync(
+                CancellationToken.None,
+                $"{ContainerRunRequest.TaskLabel}={request.TaskId}",
+                $"{AttemptLabel}={request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            foreach (var container in containers)
+            {
+                await RemoveAsync(container.ID);
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException)
         {
-            LogRemoveFailed(_logger, TaskFolder(request), ex.Message);
+            LogRemoveFailed(_logger, $"of task {request.TaskId} attempt {request.Attempt}", ex.Message);
         }
     }
 
-    private async Task<string> CreateAsync(ContainerRunRequest request, CancellationToken cancellationToken)
+    private async Task<string> CreateContainerAsync(ContainerRunRequest request, ITaskFolder files)
     {
         var spec = request.Spec;
-        var binds = _options.BindTaskFiles ? new List<string> { $"{WriteTaskFiles(request)}:/stevedore" } : null;
         var memory = spec.MemoryMb * 1024L * 1024L;
-        var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        var parameters = new CreateContainerParameters
         {
             Image = spec.Image,
             Cmd = spec.Command?.ToList(),
@@ -343,7 +285,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 [ContainerRunRequest.TaskLabel] = request.TaskId,
                 ["stevedore.job"] = request.Job,
                 [ContainerRunRequest.NodeLabel] = request.Node,
-                ["stevedore.attempt"] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             AttachStdin = true,
             AttachStdout = true,
@@ -351,6 +293,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             OpenStdin = true,
             StdinOnce = true,
             Tty = false,
+            User = spec.User,
             HostConfig = new HostConfig
             {
                 Memory = memory,
@@ -359,33 +302,19 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 PidsLimit = _options.PidsLimit,
                 SecurityOpt = ["no-new-privileges"],
                 NetworkMode = spec.Network,
-                Binds = binds,
+                // Every capability dropped but those the job lists (from Validation.AllowedCapabilities).
+                CapDrop = ["ALL"],
+                CapAdd = spec.Capabilities.Count == 0 ? null : [.. spec.Capabilities],
+                ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
+                Tmpfs = spec.ReadOnlyRootFilesystem
+                    ? new Dictionary<string, string> { ["/tmp"] = $"rw,nosuid,nodev,size={_options.TmpSizeMb}m,mode=1777" }
+                    : null,
+                // Stevedore captures the output through the attach; a second copy in the engine's log would only grow.
+                LogConfig = new LogConfig { Type = "none" },
             },
-        }, cancellationToken);
-        return created.ID;
-    }
-
-    private async Task PutPayloadAsync(string id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        using var tar = new MemoryStream();
-        await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            // World-writable, so a job running as any user can write its result file there.
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "stevedore/")
-            {
-                Mode = (UnixFileMode)0x1FF,
-                ModificationTime = DateTimeOffset.UtcNow,
-            });
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "stevedore/payload")
-            {
-                Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-                ModificationTime = DateTimeOffset.UtcNow,
-                DataStream = new MemoryStream(payload.ToArray()),
-            });
-        }
-
-        tar.Position = 0;
-        await _client.Containers.ExtractArchiveToContainerAsync(id, new ContainerPathStatParameters { Path = "/" }, tar, cancellationToken);
+        };
+        files.Configure(parameters);
+        return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }
 
     private static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)
@@ -428,51 +357,6 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
-    private async Task<ReadOnlyMemory<byte>?> ReadResultAsync(string id, ITaskLogWriter log)
-    {
-        GetArchiveFromContainerResponse archive;
-        try
-        {
-            archive = await _client.Containers.GetArchiveFromContainerAsync(
-                id, new GetArchiveFromContainerParameters { Path = ContainerRunRequest.ResultPath }, statOnly: false, CancellationToken.None);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            return null;
-        }
-        catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        await using var tarStream = archive.Stream;
-        if (archive.Stat is { } stat && TooLarge(stat.Size, log))
-        {
-            return null;
-        }
-
-        // Parse the archive from memory: reading an entry straight off the engine's response stream fails past its
-        // first block ("read past the end of the stream"). The file is within the cap, so the archive is small.
-        using var whole = new MemoryStream();
-        await tarStream.CopyToAsync(whole);
-        whole.Position = 0;
-        using var reader = new TarReader(whole);
-        var entry = await reader.GetNextEntryAsync(copyData: false);
-        if (entry?.DataStream is null || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
-        {
-            return null;
-        }
-
-        if (TooLarge(entry.Length, log))
-        {
-            return null;
-        }
-
-        using var copy = new MemoryStream((int)entry.Length);
-        await entry.DataStream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
-
     private async Task KillAsync(string id)
     {
         try
@@ -482,7 +366,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         catch (DockerApiException ex)
         {
             // Already stopped between the timeout and the kill.
-            LogKillFailed(_logger, id, DockerMessage(ex));
+            LogKillFailed(_logger, id, DockerErrors.Message(ex));
         }
     }
 
@@ -498,33 +382,10 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
-    private static string DockerMessage(DockerApiException ex)
-    {
-        var body = ex.ResponseBody?.Trim();
-        if (!string.IsNullOrEmpty(body))
-        {
-            try
-            {
-                using var json = System.Text.Json.JsonDocument.Parse(body);
-                if (json.RootElement.TryGetProperty("message", out var message) && message.GetString() is { } text)
-                {
-                    return text;
-                }
-            }
-            catch (System.Text.Json.JsonException)
-            {
-            }
-
-            return body;
-        }
-
-        return ex.Message;
-    }
-
     public void Dispose() => _client.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pulled image {Image}.")]
-    private static partial void LogPulled(ILogger logger, string image);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task files are copied through the engine API: this host cannot use bind-mounted task folders ({Reason}).")]
+    private static partial void LogBindUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Kill of container {ContainerId} failed: {Reason}")]
     private static partial void LogKillFailed(ILogger logger, string containerId, string reason);

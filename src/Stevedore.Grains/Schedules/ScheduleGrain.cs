@@ -26,6 +26,7 @@ public sealed partial class ScheduleGrain(
     private const string ReminderName = "wake";
     // Payloads up to this size are kept in memory between occurrences; larger ones are read each time.
     private const int CachedPayloadBytes = 64 * 1024;
+    private static readonly TimeSpan ArmingSlack = TimeSpan.FromMilliseconds(20);
 
     private ScheduleClock? _clock;
     private IGrainTimer? _timer;
@@ -238,8 +239,20 @@ public sealed partial class ScheduleGrain(
     /// <summary>Arms the timer for <paramref name="at"/>, unless that is beyond the horizon a reminder tick will reach first.</summary>
     private void ArmAt(DateTimeOffset? at)
     {
-        var delay = at is { } when ? when - time.GetUtcNow() : (TimeSpan?)null;
-        ArmIn(delay is { } d && d <= options.Value.TimerHorizon ? (d < TimeSpan.Zero ? TimeSpan.Zero : d) : null);
+        // A timer counts its delay from the moment it is created, not from when the delay was worked out: if the clock
+        // moved in between (a jump of the clock, or this thread held up), the timer would come that much late. Arm again
+        // from the new time until the clock stood still while arming (a few tries; a late timer is still caught up by the
+        // reminder).
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = time.GetUtcNow();
+            var delay = at is { } when ? when - before : (TimeSpan?)null;
+            ArmIn(delay is { } d && d <= options.Value.TimerHorizon ? (d < TimeSpan.Zero ? TimeSpan.Zero : d) : null);
+            if (delay is null || time.GetUtcNow() - before < ArmingSlack)
+            {
+                return;
+            }
+        }
     }
 
     private void ArmIn(TimeSpan? delay)

@@ -1,14 +1,18 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.OpenApi;
 
 namespace Stevedore.Host.Apis;
 
 /// <summary>
 /// What each HTTP endpoint accepts and answers, for the OpenAPI document (<c>/openapi/v1.json</c>). Endpoints read
 /// their bodies by hand (so every malformed field gets a named 400), which the document cannot see: this table says
-/// it instead, applied as endpoint metadata. A test compares the document with the real endpoints.
+/// it instead, its responses applied as endpoint metadata (<see cref="Describe"/>) and its request bodies by an
+/// operation transformer (<see cref="DescribeRequestBodyAsync"/>). A test compares the document with the real
+/// endpoints, down to the fields each body accepts.
 /// </summary>
 public static class ApiDescriptions
 {
@@ -74,8 +78,8 @@ public static class ApiDescriptions
                 continue;
             }
 
-            // The request body types stay out of the metadata: IAcceptsMetadata also takes part in routing and would
-            // refuse bodies sent without a JSON content type with 415 (the API accepts them).
+            // The request body types stay out of the metadata: IAcceptsMetadata also takes part in routing (it would
+            // answer 415 before the endpoint could say what is wrong). DescribeRequestBodyAsync puts them in the document.
             foreach (var (status, type, contentType) in entry.Responses)
             {
                 endpoint.Metadata.Add(new ProducesResponseTypeMetadata(status, type, contentType.Length == 0 ? [] : [contentType]));
@@ -87,21 +91,52 @@ public static class ApiDescriptions
         }
     }
 
+    /// <summary>
+    /// Operation transformer: the request body the table names for the operation. JSON bodies get the schema of
+    /// their request record (kept once under components, referenced by each operation); raw bodies (a webhook's
+    /// call, an event) take any content type as bytes.
+    /// </summary>
+    public static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var description = context.Description;
+        if (description.HttpMethod is not { } method
+            || !s_table.TryGetValue((method, "/" + (description.RelativePath ?? "").Trim('/')), out var entry)
+            || entry.Body is not { } body)
+        {
+            return;
+        }
+
+        if (body == typeof(byte[]))
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Description = "Any content type: the raw bytes are the payload of the task(s) it makes (up to Stevedore:Queue:MaxPayloadBytes).",
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["*/*"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+                },
+            };
+            return;
+        }
+
+        var schema = await context.GetOrCreateSchemaAsync(body, null, cancellationToken);
+        IOpenApiSchema reference = schema;
+        if (context.Document is { } document)
+        {
+            document.AddComponent(body.Name, schema);
+            reference = new OpenApiSchemaReference(body.Name, document);
+        }
+
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            // A webhook's settings may be left out; every other JSON endpoint needs its object.
+            Required = body != typeof(WebhookRequest),
+            Content = new Dictionary<string, OpenApiMediaType> { [Json] = new() { Schema = reference } },
+        };
+    }
+
     /// <summary>The route as written in the table: no trailing slash.</summary>
     public static string Route(RoutePattern pattern) => "/" + (pattern.RawText ?? "").Trim('/');
-
-    /// <summary>The job a caller sends to <c>PUT /v1/jobs/{name}</c>; every field but <c>image</c> is optional.</summary>
-    public sealed record JobRequest(
-        string Image, IReadOnlyList<string>? Command, IReadOnlyDictionary<string, string>? Env, int? TimeoutSeconds, int? MemoryMb,
-        double? Cpus, int? MaxConcurrency, int? Retries, int? RetryDelaySeconds, double? RetryBackoff, string? Network, int? Priority,
-        int? RetentionDays);
-
-    /// <summary>A task a caller sends: <c>payload</c> is any JSON (a string is passed as its raw text).</summary>
-    public sealed record TaskRequest(
-        JsonElement? Payload, int? Priority, int? DelaySeconds, int? TimeoutSeconds, string? IdempotencyKey, IReadOnlyDictionary<string, string>? Labels);
-
-    /// <summary>Up to 1000 tasks of one job, all or none.</summary>
-    public sealed record BatchRequest(IReadOnlyList<TaskRequest> Tasks);
 
     public sealed record JobListResponse(IReadOnlyList<JobResponse> Items);
 }

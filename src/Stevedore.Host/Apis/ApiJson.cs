@@ -42,10 +42,19 @@ public sealed record JobResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+    public string? User { get; init; }
+    public bool ReadOnlyRootFilesystem { get; init; }
+
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt);
+        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
+    {
+        Capabilities = job.Spec.Capabilities,
+        User = job.Spec.User,
+        ReadOnlyRootFilesystem = job.Spec.ReadOnlyRootFilesystem,
+    };
 }
 
 public sealed record AttemptResponse(int Number, string? Node, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, TaskRunStatus Status, long? ExitCode, string? Error);

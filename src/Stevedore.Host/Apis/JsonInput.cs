@@ -12,7 +12,8 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions"];
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions",
+         "capabilities", "user", "readOnlyRootFilesystem"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
     private static readonly string[] s_jobReadOnlyFields = ["name", "version", "createdAt", "updatedAt", "paused"];
@@ -68,8 +69,9 @@ public static class JsonInput
         IReadOnlyDictionary<string, string>? env = null;
         long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, retentionDays = null;
         double? cpus = null, backoff = null;
-        string? network = null;
-        IReadOnlyList<string>? subscriptions = null;
+        string? network = null, user = null;
+        IReadOnlyList<string>? subscriptions = null, capabilities = null;
+        bool? readOnlyRoot = null;
         foreach (var property in body.EnumerateObject())
         {
             var value = property.Value;
@@ -94,6 +96,9 @@ public static class JsonInput
                 case "priority": priority = Integer(value, "priority", errors); break;
                 case "retentionDays": retentionDays = Integer(value, "retentionDays", errors); break;
                 case "subscriptions": subscriptions = StringArray(value, "subscriptions", errors); break;
+                case "capabilities": capabilities = StringArray(value, "capabilities", errors); break;
+                case "user": user = String(value, "user", errors); break;
+                case "readOnlyRootFilesystem": readOnlyRoot = Boolean(value, "readOnlyRootFilesystem", errors); break;
                 case "name":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() != pathName)
                     {
@@ -116,6 +121,7 @@ public static class JsonInput
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
             Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions,
+            Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot,
         };
     }
 
@@ -169,6 +175,17 @@ public static class JsonInput
         }
 
         errors.Add(field, $"must be a string, not {Kind(value.ValueKind)}");
+        return null;
+    }
+
+    private static bool? Boolean(JsonElement value, string field, FieldErrors errors)
+    {
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        errors.Add(field, $"must be true or false, not {Kind(value.ValueKind)}");
         return null;
     }
 

@@ -3,14 +3,6 @@ using Stevedore.Storage;
 
 namespace Stevedore.Host.Apis;
 
-/// <summary>A schedule a caller sends: <c>cron</c> (with <c>timeZone</c>) or <c>everySeconds</c>; <c>payload</c> as for a task.</summary>
-public sealed record ScheduleRequest(
-    string? Cron, string? TimeZone, int? EverySeconds, DateTimeOffset? StartAt, DateTimeOffset? EndAt, int? MaxRuns,
-    System.Text.Json.JsonElement? Payload, int? Priority, IReadOnlyDictionary<string, string>? Labels, string? Overlap);
-
-/// <summary>A webhook a caller asks for (the body may be left out).</summary>
-public sealed record WebhookRequest(IReadOnlyList<string>? Headers);
-
 public sealed record ScheduleResponse(
     string Id,
     string Job,

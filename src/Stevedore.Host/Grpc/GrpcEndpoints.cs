@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Stevedore.Host.Hosting;
 
 namespace Stevedore.Host.Grpc;
@@ -35,8 +37,11 @@ public static class GrpcEndpoints
         }
     }
 
-    public static IServiceCollection AddStevedoreGrpc(this IServiceCollection services)
+    public static IServiceCollection AddStevedoreGrpc(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<WebhookUrlOptions>().Bind(configuration.GetSection(WebhookUrlOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookUrlOptions>, WebhookUrlOptionsValidator>());
+        services.TryAddSingleton<HookUrls>();
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<GrpcGuard>();
@@ -52,6 +57,9 @@ public static class GrpcEndpoints
     {
         app.MapGrpcService<JobsGrpcService>();
         app.MapGrpcService<TasksGrpcService>();
+        app.MapGrpcService<SchedulesGrpcService>();
+        app.MapGrpcService<WebhooksGrpcService>();
+        app.MapGrpcService<EventsGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

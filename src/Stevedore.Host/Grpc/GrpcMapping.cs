@@ -22,6 +22,7 @@ public static class GrpcMapping
         RetryBackoff = spec.HasRetryBackoff ? spec.RetryBackoff : null,
         Network = spec.HasNetwork ? spec.Network : null,
         Priority = spec.HasPriority ? spec.Priority : null,
+        Subscriptions = spec.Subscriptions.Count == 0 ? null : spec.Subscriptions,
     };
 
     public static TaskDraft ToDraft(V1.TaskInput? input) => input is null ? new TaskDraft() : new TaskDraft
@@ -51,6 +52,7 @@ public static class GrpcMapping
             Priority = job.Spec.Priority,
         };
         spec.Command.AddRange(job.Spec.Command ?? []);
+        spec.Subscriptions.AddRange(job.Spec.Subscriptions);
         foreach (var (key, value) in job.Spec.Env)
         {
             spec.Env[key] = value;
@@ -181,5 +183,5 @@ public static class GrpcMapping
 
     public static ByteString Bytes(ReadOnlyMemory<byte> bytes) => UnsafeByteOperations.UnsafeWrap(bytes);
 
-    private static Timestamp? Time(DateTimeOffset? value) => value is { } v ? Timestamp.FromDateTimeOffset(v) : null;
+    internal static Timestamp? Time(DateTimeOffset? value) => value is { } v ? Timestamp.FromDateTimeOffset(v) : null;
 }

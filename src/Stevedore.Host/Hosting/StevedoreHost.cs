@@ -73,15 +73,21 @@ public static partial class StevedoreHost
         builder.Services.AddStevedore(config);
         builder.AddStevedoreTelemetry(tracing);
         builder.AddStevedoreConsole(dataSource);
-        builder.Services.AddStevedoreGrpc();
+        builder.Services.AddStevedoreGrpc(config);
         builder.Services.AddOpenApi(o =>
         {
             // The HTTP API and health; not the dashboard nor the gRPC methods (those are described by their .proto files).
             o.ShouldInclude = d => d.RelativePath is { } path && (path.StartsWith("v1/", StringComparison.Ordinal) || path == "v1" || path == "healthz");
+            o.AddOperationTransformer(ApiDescriptions.DescribeRequestBodyAsync);
         });
 
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.DescribeException);
-        builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            ApiJson.Configure(o.SerializerOptions);
+            // Numbers are numbers: the API reads no quoted numbers, so its OpenAPI schemas must not offer them.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
 
         var app = builder.Build();

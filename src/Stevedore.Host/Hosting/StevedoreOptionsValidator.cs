@@ -74,6 +74,16 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{DockerOptions.Section}:PidsLimit must be at least 1.");
         }
 
+        if (options.MaxResultBytes is < 0 or > 64 * 1024 * 1024)
+        {
+            failures.Add($"{DockerOptions.Section}:MaxResultBytes must be from 0 to 67108864; got {options.MaxResultBytes}.");
+        }
+
+        if (options.TmpSizeMb is < 1 or > 65_536)
+        {
+            failures.Add($"{DockerOptions.Section}:TmpSizeMb must be from 1 to 65536; got {options.TmpSizeMb}.");
+        }
+
         return Result(failures);
     }
 

@@ -55,6 +55,24 @@ public static class CliProcess
 
     public static Task<Run> RunAsync(StevedoreServer? server, params string[] args) => RunWithInputAsync(server, null, args);
 
+    /// <summary>A success: exit code 0 (else the whole run is the message).</summary>
+    public static Run Succeeded(Run run)
+    {
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return run;
+    }
+
+    /// <summary>A failure: the exit code, and exactly one readable line on stderr, mentioning <paramref name="mention"/>, without a stack trace.</summary>
+    public static void FailedWith(int exitCode, Run run, string mention)
+    {
+        Assert.True(run.ExitCode == exitCode, run.ToString());
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, "expected one line on stderr: " + run);
+        Assert.StartsWith("stevedore: ", lines[0]);
+        Assert.Contains(mention, lines[0], StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
     private static string Locate()
     {
         // tests/Stevedore.IntegrationTests/bin/<Configuration>/net10.0 → src/Stevedore.Cli/bin/<Configuration>/net10.0

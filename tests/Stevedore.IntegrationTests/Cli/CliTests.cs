@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static Stevedore.IntegrationTests.Cli.CliProcess;
 
 namespace Stevedore.IntegrationTests.Cli;
 
@@ -7,19 +8,6 @@ namespace Stevedore.IntegrationTests.Cli;
 public class CliTests(StevedoreServer server)
 {
     private Task<CliProcess.Run> Stevedore(params string[] args) => CliProcess.RunAsync(server, args);
-
-    private static void Succeeded(CliProcess.Run run) => Assert.True(run.ExitCode == 0, run.ToString());
-
-    /// <summary>A failure: the exit code, and exactly one readable line on stderr without a stack trace.</summary>
-    private static void FailedWith(int exitCode, CliProcess.Run run, string mention)
-    {
-        Assert.True(run.ExitCode == exitCode, run.ToString());
-        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, "expected one line on stderr: " + run);
-        Assert.StartsWith("stevedore: ", lines[0]);
-        Assert.Contains(mention, lines[0], StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("   at ", run.Stderr);
-    }
 
     private async Task<string> JobAsync(string prefix, params string[] command)
     {

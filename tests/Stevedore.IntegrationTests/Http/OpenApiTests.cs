@@ -1,4 +1,7 @@
+using System.Net;
+using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,4 +58,71 @@ public class OpenApiTests(StevedoreServer server)
             }
         }
     }
+
+    /// <summary>
+    /// Every POST and PUT that reads a JSON body describes it, and with exactly the fields the endpoint accepts. Which
+    /// operations read JSON, and which fields, is asked of the endpoints themselves: each names an unknown field with
+    /// the list of the ones it knows.
+    /// </summary>
+    [Fact]
+    public async Task EveryJsonBody_IsDescribed_WithTheFieldsTheEndpointAccepts()
+    {
+        var document = await DocumentAsync();
+        var job = Names.Unique("openapi");
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image });
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var jsonOperations = 0;
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "post" or "put"))
+            {
+                var name = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                var route = path.Name.Replace("{name}", job).Replace("{id}", new string('0', 32)).Replace("{topic}", "openapi-probe");
+                using var probe = new HttpRequestMessage(new HttpMethod(operation.Name.ToUpperInvariant()), route)
+                {
+                    // "tasks" too, so that a batch gets as far as its fields.
+                    Content = new StringContent("""{"tasks":[],"zzProbe":1}""", Encoding.UTF8, "application/json"),
+                };
+                var response = await server.Http.SendAsync(probe);
+                var text = await response.Content.ReadAsStringAsync();
+                var accepted = AcceptedFields(response.StatusCode, text);
+                var described = operation.Value.TryGetProperty("requestBody", out var body) ? body : (JsonElement?)null;
+                if (accepted is null)
+                {
+                    // Not a JSON body: none, or raw bytes of any content type.
+                    Assert.True(described is null || described.Value.GetProperty("content").TryGetProperty("*/*", out _),
+                        $"{name} describes a JSON body but does not read one ({(int)response.StatusCode}: {text})");
+                    continue;
+                }
+
+                jsonOperations++;
+                Assert.True(described is { } d && d.GetProperty("content").TryGetProperty("application/json", out _),
+                    $"{name} reads a JSON body but does not describe it (Apis/ApiDescriptions.cs)");
+                var schema = Resolve(described!.Value.GetProperty("content").GetProperty("application/json").GetProperty("schema"), schemas);
+                var properties = schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToList();
+                Assert.True(accepted.SequenceEqual(properties),
+                    $"{name}: the endpoint accepts {string.Join(", ", accepted)}; the document describes {string.Join(", ", properties)}");
+            }
+        }
+
+        Assert.Equal(5, jsonOperations); // jobs, tasks, batches, schedules, webhooks
+    }
+
+    /// <summary>The fields an endpoint listed when it refused the probe's unknown field; null when it did not read it as JSON.</summary>
+    private static List<string>? AcceptedFields(HttpStatusCode status, string text)
+    {
+        if (status != HttpStatusCode.BadRequest
+            || !JsonDocument.Parse(text).RootElement.TryGetProperty("errors", out var errors)
+            || !errors.TryGetProperty("zzProbe", out var messages))
+        {
+            return null;
+        }
+
+        var known = Regex.Match(messages[0].GetString()!, "expected(?: one of)?: (.+)$");
+        Assert.True(known.Success, $"the refusal of an unknown field lists no known fields: {text}");
+        return known.Groups[1].Value.Split(", ").Order().ToList();
+    }
+
+    private static JsonElement Resolve(JsonElement schema, JsonElement schemas) =>
+        schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
 }

@@ -274,7 +274,11 @@ public abstract class StoreConformanceTests
         var job = new JobInfo
         {
             Name = name,
-            Spec = new JobSpec { Image = "busybox", Command = ["echo", "hi"], Env = new Dictionary<string, string> { ["A"] = "1" }, Cpus = 0.5, MaxConcurrency = 2 },
+            Spec = new JobSpec
+            {
+                Image = "busybox", Command = ["echo", "hi"], Env = new Dictionary<string, string> { ["A"] = "1" }, Cpus = 0.5, MaxConcurrency = 2,
+                Capabilities = ["CHOWN", "KILL"], User = "1000:1000", ReadOnlyRootFilesystem = true,
+            },
             Version = 1,
             CreatedAt = s_now,
             UpdatedAt = s_now,
