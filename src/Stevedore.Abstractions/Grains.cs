@@ -16,7 +16,21 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>Gives back the slot of a task that ended or never started. Harmless when the task held none.</summary>
     [Alias("Release")] Task ReleaseAsync(string taskId);
+
+    /// <summary>
+    /// Asks room for <paramref name="count"/> new queued tasks under the job's <c>maxQueued</c>: all or none. An
+    /// admission holds its room until the caller reports with <see cref="SettleAsync"/> that the tasks are stored (or
+    /// failed to be); always settle what was admitted.
+    /// </summary>
+    [Alias("Admit")] Task<AdmitResult> AdmitAsync(int count);
+
+    /// <summary>The tasks of an earlier admission are in the task store now, or will never be.</summary>
+    [Alias("Settle"), OneWay] Task SettleAsync(int count);
 }
+
+/// <summary>Answer of <see cref="IJobGrain.AdmitAsync"/>: admitted, or how many wait against which limit.</summary>
+[GenerateSerializer, Immutable, Alias("stevedore.AdmitResult")]
+public sealed record AdmitResult([property: Id(0)] bool Admitted, [property: Id(1)] long Queued, [property: Id(2)] int MaxQueued);
 
 /// <summary>
 /// One queue partition (key: partition number). Holds the ids of ready tasks ordered by priority then age, and of

@@ -24,11 +24,14 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
+    // Ids 13–19 and 22–29 are left to fields being added beside these at the same time; never renumber.
     /// <summary>Days a finished task of this job is kept; null means <c>Stevedore:Retention:FinishedTasks</c>.</summary>
     [Id(12)] public int? RetentionDays { get; init; }
     /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
     [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
+    /// <summary>How many of the job's tasks may be queued at once; an enqueue beyond it is refused. 0: unlimited.</summary>
+    [Id(21)] public int MaxQueued { get; init; }
 
     // Ids 30 and up: the container's hardening (ids in between are left to fields added beside it meanwhile).
 
@@ -53,6 +56,7 @@ public sealed record JobSpec
         && Network == other.Network && Priority == other.Priority
         && RetentionDays == other.RetentionDays
         && Subscriptions.SequenceEqual(other.Subscriptions)
+        && MaxQueued == other.MaxQueued
         && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
 }
 

@@ -8,11 +8,18 @@ public enum AppErrorKind
     TooLarge,
     /// <summary>Missing or wrong credentials of the call itself (a webhook's token or signature).</summary>
     Unauthorized,
+    /// <summary>A limit that frees up with time (a full queue, too many log followers): try again after <see cref="AppError.RetryAfter"/>.</summary>
+    Busy,
 }
 
 /// <summary>A refusal the caller can act on; HTTP maps it to problem+json, gRPC to a status code.</summary>
 public sealed record AppError(AppErrorKind Kind, string Detail, IReadOnlyDictionary<string, string[]>? Errors = null)
 {
+    /// <summary>For <see cref="AppErrorKind.Busy"/>: when trying again makes sense.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    public static AppError Busy(string detail, TimeSpan retryAfter) => new(AppErrorKind.Busy, detail) { RetryAfter = retryAfter };
+
     public static AppError NotFound(string detail) => new(AppErrorKind.NotFound, detail);
     public static AppError Conflict(string detail) => new(AppErrorKind.Conflict, detail);
     public static AppError TooLarge(string detail) => new(AppErrorKind.TooLarge, detail);

@@ -17,6 +17,7 @@ public sealed record JobDraft
     public long? Priority { get; init; }
     public long? RetentionDays { get; init; }
     public IReadOnlyList<string>? Subscriptions { get; init; }
+    public long? MaxQueued { get; init; }
     public IReadOnlyList<string>? Capabilities { get; init; }
     public string? User { get; init; }
     public bool? ReadOnlyRootFilesystem { get; init; }

@@ -14,11 +14,16 @@ public sealed record RedriveResult(int Queued, int AlreadyRedriven, bool More);
 public sealed partial class TaskService(
     IGrainFactory grains,
     ITaskStore tasks,
+    ITaskIntake intake,
     ITaskContentStore content,
     ITaskEvents events,
+    TaskLogReader logs,
     IOptions<QueueOptions> options,
     TimeProvider time)
 {
+    /// <summary>Retry-After of a refusal under maxQueued: the job grain counts its queue again at most once a second.</summary>
+    public static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly QueueOptions _options = options.Value;
 
     public async Task<AppResult<EnqueueResult>> EnqueueAsync(string jobName, TaskDraft draft, string? retryOf = null)
@@ -41,25 +46,32 @@ public sealed partial class TaskService(
             return tooLarge;
         }
 
+        if (await AdmitAsync(job.Value!, 1) is { } full)
+        {
+            return full;
+        }
+
         using var span = StevedoreTracing.StartEnqueue(jobName, 1);
-        var now = time.GetUtcNow();
-        var (record, existing) = await PrepareAsync(job.Value!, draft, now, retryOf, StevedoreTracing.ContextToKeep(span, draft.TraceParent));
-        span?.SetTag("stevedore.task_id", record.Id);
-        if (existing is not null)
+        AddedTask added;
+        try
         {
-            return new EnqueueResult(existing, Existing: true);
+            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf, StevedoreTracing.ContextToKeep(span, draft.TraceParent)));
+        }
+        finally
+        {
+            Settle(job.Value!, 1);
         }
 
-        await content.PutPayloadAsync(record.Id, draft.Payload);
-        if ((await tasks.InsertAsync([record])).Count > 0)
+        span?.SetTag("stevedore.task_id", added.Task.Id);
+        if (added.Existing)
         {
-            // A concurrent request with the same idempotency key stored the task first.
-            return new EnqueueResult((await tasks.GetAsync(record.Id))!, Existing: true);
+            // A task with the same idempotency key was stored first.
+            return new EnqueueResult(added.Task, Existing: true);
         }
 
-        await grains.Partition(record.Partition).EnqueueAsync([QueueEntry.For(record)]);
-        StevedoreMetrics.Enqueued(record.Job);
-        return new EnqueueResult(record, Existing: false);
+        await grains.Partition(added.Task.Partition).EnqueueAsync([QueueEntry.For(added.Task)]);
+        StevedoreMetrics.Enqueued(added.Task.Job);
+        return new EnqueueResult(added.Task, Existing: false);
     }
 
     /// <summary>Enqueues up to 1000 tasks of one job; all or none are accepted. Returns their ids in order.</summary>
@@ -100,34 +112,28 @@ public sealed partial class TaskService(
 
         using var span = StevedoreTracing.StartEnqueue(jobName, drafts.Count);
         var now = time.GetUtcNow();
-        var ids = new string[drafts.Count];
-        var fresh = new List<TaskRecord>(drafts.Count);
-        var payloads = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(drafts.Count);
-        for (var i = 0; i < drafts.Count; i++)
+        if (await AdmitAsync(job.Value!, drafts.Count) is { } full)
         {
-            var (record, existing) = await PrepareAsync(job.Value!, drafts[i], now, retryOf: null, StevedoreTracing.ContextToKeep(span, drafts[i].TraceParent));
-            ids[i] = existing?.Id ?? record.Id;
-            if (existing is null)
-            {
-                fresh.Add(record);
-                payloads.Add(new(record.Id, drafts[i].Payload));
-            }
+            return full;
         }
 
-        await content.PutPayloadsAsync(payloads);
-        var existed = await tasks.InsertAsync(fresh);
-        if (existed.Count > 0)
+        IReadOnlyList<AddedTask> added;
+        try
         {
-            // Stored first by a concurrent request with the same idempotency key, which also queues them.
-            var skip = existed.ToHashSet(StringComparer.Ordinal);
-            fresh.RemoveAll(t => skip.Contains(t.Id));
+            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null, StevedoreTracing.ContextToKeep(span, d.TraceParent))).ToList());
+        }
+        finally
+        {
+            Settle(job.Value!, drafts.Count);
         }
 
+        // Those that answered with an existing task were stored and queued by the request that stored them.
+        var fresh = added.Where(a => !a.Existing).Select(a => a.Task).ToList();
         await Task.WhenAll(fresh
             .GroupBy(t => t.Partition)
             .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
         StevedoreMetrics.Enqueued(jobName, fresh.Count);
-        return ids;
+        return added.Select(a => a.Task.Id).ToList();
     }
 
     public async Task<AppResult<TaskRecord>> GetAsync(string id)
@@ -173,81 +179,19 @@ public sealed partial class TaskService(
     }
 
     /// <summary>
-    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>;
-    /// with <paramref name="follow"/>, keeps writing until the task has ended.
+    /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>, a
+    /// page at a time; with <paramref name="follow"/>, keeps writing until the task has ended (see <see cref="TaskLogReader"/>).
     /// </summary>
     public async Task<AppError?> ReadLogAsync(
         string id, LogStream? only, bool follow, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error;
-        }
-
-        long position = 0;
-        var finished = !follow;
-        while (true)
-        {
-            var (chunks, next) = await content.ReadLogAsync(id, position, cancellationToken);
-            foreach (var chunk in chunks)
-            {
-                if (only is null || chunk.Stream == only)
-                {
-                    await write(chunk.Data, cancellationToken);
-                }
-            }
-
-            position = next;
-            if (finished)
-            {
-                return null;
-            }
-
-            if (chunks.Count == 0)
-            {
-                var changed = events.NextChange(id);
-                var now = await tasks.GetAsync(id, cancellationToken);
-                if (now is null || now.Status.IsTerminal())
-                {
-                    // One last read: the worker flushes the log before it reports the end.
-                    finished = true;
-                    continue;
-                }
-
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                // The change signal is per process; the timeout covers a task whose grain lives on another silo.
-                wait.CancelAfter(TimeSpan.FromSeconds(1));
-                try
-                {
-                    await Task.WhenAny(content.WaitForLogAsync(id, position, wait.Token), changed.WaitAsync(wait.Token));
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Time to look at the task's status again.
-                }
-            }
-        }
+        return task.Ok ? await logs.ReadAsync(id, only, follow, write, cancellationToken) : task.Error;
     }
 
-    private async Task<(TaskRecord Record, TaskRecord? Existing)> PrepareAsync(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf, string? traceParent)
+    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf, string? traceParent)
     {
         var id = TaskIds.New(now);
-        if (draft.IdempotencyKey is { } key)
-        {
-            var holder = await tasks.ClaimIdempotencyKeyAsync(job.Name, key, id, now, now - _options.IdempotencyWindow);
-            if (holder is not null)
-            {
-                if (await tasks.GetAsync(holder) is { } existing)
-                {
-                    return (existing, existing);
-                }
-
-                // The key was claimed but its task never got stored (the caller's earlier request died midway): make it now.
-                id = holder;
-            }
-        }
-
         var record = new TaskRecord
         {
             Id = id,
@@ -267,7 +211,36 @@ public sealed partial class TaskService(
             TraceParent = traceParent,
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
-        return (record, null);
+        return new NewTask(record, draft.Payload, now - _options.IdempotencyWindow);
+    }
+
+    /// <summary>Room under the job's maxQueued for <paramref name="count"/> new tasks, all or none; null when admitted.</summary>
+    private async Task<AppError?> AdmitAsync(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued == 0 || count == 0)
+        {
+            return null;
+        }
+
+        var answer = await grains.Job(job.Name).AdmitAsync(count);
+        if (answer.Admitted)
+        {
+            return null;
+        }
+
+        return AppError.Busy(count > answer.MaxQueued
+            ? $"These {count} tasks are more than job '{job.Name}' lets wait at once (maxQueued {answer.MaxQueued}); send fewer per call."
+            : $"Job '{job.Name}' has {answer.Queued} tasks waiting, its limit (maxQueued {answer.MaxQueued}); try again once some have started.",
+            QueueFullRetryAfter);
+    }
+
+    /// <summary>Reports an admission's tasks as stored (or failed); nothing to report for a job without maxQueued.</summary>
+    private void Settle(JobInfo job, int count)
+    {
+        if (job.Spec.MaxQueued > 0 && count > 0)
+        {
+            _ = grains.Job(job.Name).SettleAsync(count);
+        }
     }
 
     private AppError? TooLarge(TaskDraft draft, string field) =>

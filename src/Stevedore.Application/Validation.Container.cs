@@ -14,8 +14,8 @@ public static partial class Validation
     public static readonly IReadOnlyList<string> AllowedCapabilities =
         ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID", "SYS_CHROOT"];
 
-    // A user or group: a name (as in the image's /etc/passwd) or a number.
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$")]
+    // A user or group: a name (as in the image's /etc/passwd) or a number. \z, not $: "1000\n" must not pass.
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?\\z")]
     private static partial Regex UserPattern();
 
     /// <summary>Checks the hardening fields; returns the capabilities as stored (upper case, no CAP_ prefix, sorted, once each).</summary>

@@ -16,18 +16,20 @@ public static partial class Validation
     public const int MaxWaitSeconds = 300;
     public const int MaxTaskEnvironment = 24;
     public const int MaxTaskEnvironmentValue = 1024;
+    public const int MaxQueuedLimit = 10_000_000;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    // Patterns end with \z, not $: $ also matches before a final newline, which would let "name\n" through.
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}\\z")]
     private static partial Regex JobNamePattern();
 
     // Docker's reference grammar: [domain[:port]/]path[:tag][@digest].
-    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")]
+    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\z")]
     private static partial Regex ImagePattern();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\z")]
     private static partial Regex EnvNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}\\z")]
     private static partial Regex LabelKeyPattern();
 
     public static string? CheckJobName(string? name) =>
@@ -110,6 +112,7 @@ public static partial class Validation
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
         Range(errors, "retentionDays", draft.RetentionDays, 1, MaxRetentionDays, " (leave it out for Stevedore:Retention:FinishedTasks)");
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
+        Range(errors, "maxQueued", draft.MaxQueued, 0, MaxQueuedLimit, " (0 means unlimited)");
         var capabilities = ContainerFields(draft, errors);
         if (errors.Any)
         {
@@ -132,6 +135,7 @@ public static partial class Validation
             Priority = (int)(draft.Priority ?? 0),
             RetentionDays = (int?)draft.RetentionDays,
             Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
+            MaxQueued = (int)(draft.MaxQueued ?? 0),
             Capabilities = capabilities,
             User = draft.User,
             ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
@@ -204,6 +208,10 @@ public static partial class Validation
             if (colon <= 0)
             {
                 errors.Add("label", "must be key:value, e.g. label=customer:acme");
+            }
+            else if (!LabelKeyPattern().IsMatch(labelText[..colon]) || labelText.Length - colon - 1 > 256 || labelText[(colon + 1)..].Any(char.IsControl))
+            {
+                errors.Add("label", "must be key:value with a label name (letters, digits, '.', '_', '/', '-') and a value of at most 256 characters without control characters");
             }
             else
             {

@@ -15,6 +15,8 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
     private readonly HashSet<int> _waitingPartitions = [];
     // Partitions holding a pass (see AcquireResult.Pass); told to drop it on any change.
     private readonly HashSet<int> _passHolders = [];
+    // Queued tasks under maxQueued: counted from the store when needed, raised by each admission.
+    private readonly QueuedCount _queued = new(recountInterval: TimeSpan.FromSeconds(1), settleTimeout: TimeSpan.FromMinutes(1));
     private JobInfo? _job;
 
     private string Name => this.GetPrimaryKeyString();
@@ -57,6 +59,7 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         }
 
         _job = job;
+        _queued.Forget();
         WakeWaitingPartitions();
         return new PutJobResult(job, created);
     }
@@ -130,6 +133,24 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
             WakeWaitingPartitions();
         }
 
+        return Task.CompletedTask;
+    }
+
+    public async Task<AdmitResult> AdmitAsync(int count)
+    {
+        var max = _job?.Spec.MaxQueued ?? 0;
+        var now = time.GetUtcNow();
+        if (_queued.NeedsCount(count, max, now))
+        {
+            _queued.Counted(await tasks.CountQueuedAsync(Name), now);
+        }
+
+        return _queued.Admit(count, max, now);
+    }
+
+    public Task SettleAsync(int count)
+    {
+        _queued.Settle(count);
         return Task.CompletedTask;
     }
 

@@ -12,8 +12,20 @@ try
         return Stevedore.Host.Cluster.CertsCommand.Run(args[1..], Console.Out);
     }
 
-    var app = await StevedoreHost.BuildAsync(args);
-    await app.RunAsync();
+    await using var app = await StevedoreHost.BuildAsync(args);
+    try
+    {
+        await app.StartAsync();
+    }
+    catch (StartupException)
+    {
+        // Refused after binding (e.g. listening beyond loopback without a token): close everything before saying why.
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await app.StopAsync(stopping.Token);
+        throw;
+    }
+
+    await app.WaitForShutdownAsync();
     return 0;
 }
 catch (StartupException ex)

@@ -3,7 +3,8 @@ namespace Stevedore.Storage.Postgres;
 /// <summary>
 /// Coalesces concurrent single-item calls into one statement: callers queue their item and await its result; up to
 /// <c>maxFlushes</c> flushes run at once, each taking everything queued (up to <c>maxBatch</c>). An idle caller pays
-/// no wait — its item flushes at once — and under load one round trip and one commit serve many tasks.
+/// no wait — its item flushes at once — and under load one round trip and one commit serve many tasks. A flush must
+/// be all or nothing: when one fails, its items are flushed again one by one, so one bad item fails alone.
 /// </summary>
 internal sealed class Batcher<TIn, TOut>(Func<IReadOnlyList<TIn>, Task<IReadOnlyList<TOut>>> flush, int maxBatch = 500, int maxFlushes = 4)
 {
@@ -55,33 +56,50 @@ internal sealed class Batcher<TIn, TOut>(Func<IReadOnlyList<TIn>, Task<IReadOnly
 
             try
             {
-                var items = batch.Select(b => b.Item).ToList();
-                IReadOnlyList<TOut> results;
-                for (var attempt = 1; ; attempt++)
-                {
-                    try
-                    {
-                        results = await flush(items);
-                        break;
-                    }
-                    catch (Npgsql.PostgresException ex) when (ex.IsTransient && attempt < 5)
-                    {
-                        // A serialization failure or deadlock victim: the statement did nothing; run it again.
-                        await Task.Delay(attempt * 5);
-                    }
-                }
-
+                var results = await Transient.RetryAsync(() => flush(batch.Select(b => b.Item).ToList()));
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(results[i]);
                 }
             }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // The flush did nothing (it is one transaction), but one item may be what the database refused: run
+                // each alone, so that only its caller gets the error.
+                foreach (var (item, done) in batch)
+                {
+                    try
+                    {
+                        done.TrySetResult((await Transient.RetryAsync(() => flush([item])))[0]);
+                    }
+                    catch (Exception ex)
+                    {
+                        done.TrySetException(ex);
+                    }
+                }
+            }
             catch (Exception ex)
             {
-                foreach (var (_, done) in batch)
-                {
-                    done.TrySetException(ex);
-                }
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+}
+
+internal static class Transient
+{
+    /// <summary>Runs a statement again after a serialization failure or deadlock, which left nothing done.</summary>
+    public static async Task<T> RetryAsync<T>(Func<Task<T>> run)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await run();
+            }
+            catch (Npgsql.PostgresException ex) when (ex.IsTransient && attempt < 5)
+            {
+                await Task.Delay(attempt * 5);
             }
         }
     }

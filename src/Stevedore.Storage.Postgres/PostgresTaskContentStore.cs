@@ -8,15 +8,17 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
     private readonly NpgsqlDataSource db;
     private readonly Batcher<string, ReadOnlyMemory<byte>?> _payloadReads;
     private readonly Batcher<(string TaskId, ReadOnlyMemory<byte> Data), bool> _resultWrites;
+    private readonly PostgresLogWatch _logWatch;
 
     public PostgresTaskContentStore(NpgsqlDataSource db)
     {
         this.db = db;
         _payloadReads = new(GetPayloadsAsync);
         _resultWrites = new(PutResultsAsync);
+        _logWatch = new PostgresLogWatch(db);
     }
 
-    private static readonly TimeSpan s_logPoll = TimeSpan.FromMilliseconds(200);
+    private const int PageRows = 1000;
 
     public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
         PutPayloadsAsync([new(taskId, payload)], cancellationToken);
@@ -28,13 +30,15 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
             return;
         }
 
-        await using var command = db.CreateCommand(
-            "INSERT INTO stevedore_payloads (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
-            "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data");
+        await using var command = db.CreateCommand(PutPayloadsSql);
         command.Parameters.AddWithValue(payloads.Select(p => p.Key).ToArray());
         command.Parameters.AddWithValue(payloads.Select(p => p.Value.ToArray()).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    internal const string PutPayloadsSql =
+        "INSERT INTO stevedore_payloads (task_id, data) SELECT * FROM unnest($1::text[], $2::bytea[]) " +
+        "ON CONFLICT (task_id) DO UPDATE SET data = EXCLUDED.data";
 
     // Workers read one payload and write one result per task; concurrent calls share a statement.
     public Task<ReadOnlyMemory<byte>?> GetPayloadAsync(string taskId, CancellationToken cancellationToken = default) =>
@@ -91,12 +95,19 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, CancellationToken cancellationToken = default)
+    public async Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, int maxBytes, CancellationToken cancellationToken = default)
     {
+        // A page: chunks while the bytes before each stay under the limit (octet_length reads a stored value's size
+        // without loading it), and never more than PageRows rows.
         await using var command = db.CreateCommand(
-            "SELECT seq, attempt, stream, data FROM stevedore_logs WHERE task_id = $1 AND seq > $2 ORDER BY seq");
+            "SELECT seq, attempt, stream, data FROM (" +
+            "SELECT seq, attempt, stream, data, sum(octet_length(data)) OVER (ORDER BY seq) - octet_length(data) AS before " +
+            "FROM stevedore_logs WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $4) page " +
+            "WHERE before < $3 ORDER BY seq");
         command.Parameters.AddWithValue(taskId);
         command.Parameters.AddWithValue(from);
+        command.Parameters.AddWithValue((long)maxBytes);
+        command.Parameters.AddWithValue(PageRows);
         var chunks = new List<LogChunk>();
         var next = from;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -109,23 +120,8 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
         return (chunks, next);
     }
 
-    public async Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            await using (var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM stevedore_logs WHERE task_id = $1 AND seq > $2)"))
-            {
-                command.Parameters.AddWithValue(taskId);
-                command.Parameters.AddWithValue(position);
-                if (await command.ExecuteScalarAsync(cancellationToken) is true)
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(s_logPoll, cancellationToken);
-        }
-    }
+    public Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken) =>
+        _logWatch.WaitAsync(taskId, position, cancellationToken);
 
     public async Task DeleteAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {

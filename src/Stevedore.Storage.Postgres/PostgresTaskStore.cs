@@ -24,19 +24,8 @@ public sealed class PostgresTaskStore : ITaskStore
             return [];
         }
 
-        await using var command = db.CreateCommand(
-            "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record, finished_at) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]) " +
-            "ON CONFLICT (id) DO NOTHING RETURNING id");
-        command.Parameters.AddWithValue(tasks.Select(t => t.Id).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.Job).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => (short)t.Status).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.Partition).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => (short)t.Priority).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
-        command.Parameters.AddWithValue(tasks.Select(FinishedAt).ToArray());
+        await using var command = db.CreateCommand(InsertSql + " RETURNING id");
+        BindInsert(command.Parameters, tasks);
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -47,6 +36,24 @@ public sealed class PostgresTaskStore : ITaskStore
         }
 
         return inserted.Count == tasks.Count ? [] : tasks.Select(t => t.Id).Where(id => !inserted.Contains(id)).ToList();
+    }
+
+    internal const string InsertSql =
+        "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record, finished_at) " +
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]) " +
+        "ON CONFLICT (id) DO NOTHING";
+
+    internal static void BindInsert(NpgsqlParameterCollection parameters, IReadOnlyList<TaskRecord> tasks)
+    {
+        parameters.AddWithValue(tasks.Select(t => t.Id).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.Job).ToArray());
+        parameters.AddWithValue(tasks.Select(t => (short)t.Status).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.Partition).ToArray());
+        parameters.AddWithValue(tasks.Select(t => (short)t.Priority).ToArray());
+        parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
+        parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
+        parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
+        parameters.AddWithValue(tasks.Select(FinishedAt).ToArray());
     }
 
     // Task grains read and write one record at a time; concurrent calls are coalesced into one statement each.
@@ -176,6 +183,13 @@ public sealed class PostgresTaskStore : ITaskStore
         return counts;
     }
 
+    public async Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM stevedore_tasks WHERE job = $1 AND status = 0");
+        command.Parameters.AddWithValue(job);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default)
     {
         await using var command = db.CreateCommand("SELECT id, job, priority, run_after FROM stevedore_tasks WHERE partition = $1 AND status = 0");
@@ -196,31 +210,6 @@ public sealed class PostgresTaskStore : ITaskStore
         await using var command = db.CreateCommand("SELECT id FROM stevedore_tasks WHERE job = $1 AND status = 1");
         command.Parameters.AddWithValue(job);
         return await ReadIdsAsync(command, cancellationToken);
-    }
-
-    public async Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default)
-    {
-        // Claim the key, or take over a lapsed claim; RETURNING yields a row only when this call holds the key.
-        await using (var claim = db.CreateCommand(
-            "INSERT INTO stevedore_idempotency (job, key, task_id, claimed_at) VALUES ($1, $2, $3, $4) " +
-            "ON CONFLICT (job, key) DO UPDATE SET task_id = EXCLUDED.task_id, claimed_at = EXCLUDED.claimed_at " +
-            "WHERE stevedore_idempotency.claimed_at < $5 RETURNING task_id"))
-        {
-            claim.Parameters.AddWithValue(job);
-            claim.Parameters.AddWithValue(key);
-            claim.Parameters.AddWithValue(taskId);
-            claim.Parameters.AddWithValue(now.UtcDateTime);
-            claim.Parameters.AddWithValue(notBefore.UtcDateTime);
-            if (await claim.ExecuteScalarAsync(cancellationToken) is string)
-            {
-                return null;
-            }
-        }
-
-        await using var holder = db.CreateCommand("SELECT task_id FROM stevedore_idempotency WHERE job = $1 AND key = $2");
-        holder.Parameters.AddWithValue(job);
-        holder.Parameters.AddWithValue(key);
-        return await holder.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     // The column the janitor deletes by: set once a task is final.

@@ -6,7 +6,10 @@ namespace Stevedore.Storage;
 /// </summary>
 public interface ITaskStore
 {
-    /// <summary>Inserts new task records; returns the ids of those that existed already (and were left as they were).</summary>
+    /// <summary>
+    /// Inserts task records; returns the ids of those that existed already (and were left as they were). New tasks
+    /// come in through <see cref="ITaskIntake"/>, which stores their payloads and idempotency keys with them.
+    /// </summary>
     Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default);
     Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
     /// <summary>
@@ -23,17 +26,14 @@ public interface ITaskStore
     Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default);
 
+    /// <summary>How many of a job's tasks are queued now (waiting to start, delayed, or waiting for a retry).</summary>
+    Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default);
+
     /// <summary>Queued tasks of one partition, to rebuild it when it activates.</summary>
     Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default);
 
     /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
     Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Claims an idempotency key for <paramref name="taskId"/>. Returns null when claimed, or the id of the task that
-    /// holds the key already (claims older than <paramref name="notBefore"/> have lapsed and are taken over).
-    /// </summary>
-    Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default);
 
     /// <summary>Task counts per status of every job that has tasks (deleted jobs included while their tasks remain).</summary>
     Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default);

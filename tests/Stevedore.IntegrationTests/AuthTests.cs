@@ -110,6 +110,22 @@ public class AuthTests(TokenServer server) : IClassFixture<TokenServer>
     }
 
     [Fact]
+    public async Task WithAToken_AnyHostAndOrigin_AreAnswered_ButOnlyWithTheToken()
+    {
+        // Behind a load balancer the host answers its public name; a browser cannot add the bearer header cross-site
+        // without CORS, which the host does not enable.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/jobs");
+        request.Headers.Host = "stevedore.example.com";
+        request.Headers.Add("Origin", "https://console.example.com");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TokenServer.Token);
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.SendAsync(request)).StatusCode);
+
+        using var without = new HttpRequestMessage(HttpMethod.Get, "/v1/jobs");
+        without.Headers.Host = "stevedore.example.com";
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Http.SendAsync(without)).StatusCode);
+    }
+
+    [Fact]
     public async Task RightToken_IsLetThrough_AndHealthzNeedsNone()
     {
         var response = await SendAsync(HttpMethod.Get, "/v1/jobs", TokenServer.Token);

@@ -58,7 +58,7 @@ public class MetricsTests(StevedoreServer server)
         Assert.Equal(3, scrape.Value("stevedore_task_duration_seconds_count", ("job", job), ("outcome", "succeeded")));
         Assert.Equal(2, scrape.Value("stevedore_task_duration_seconds_count", ("job", job), ("outcome", "failed")));
         Assert.True(scrape.Value("stevedore_task_duration_seconds_sum", ("job", job), ("outcome", "succeeded")) > 0);
-        Assert.True(scrape.Value("stevedore_store_duration_seconds_count", ("store", "tasks"), ("operation", "insert")) >= 4);
+        Assert.True(scrape.Value("stevedore_store_duration_seconds_count", ("store", "tasks"), ("operation", "add")) >= 4);
         Assert.Contains(scrape.Series("orleans_catalog_activation_created_total"), s => s.Value > 0);
     }
 

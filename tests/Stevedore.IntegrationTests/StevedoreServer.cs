@@ -36,15 +36,15 @@ public class StevedoreServer : IAsyncLifetime
     public Uri GrpcAddress { get; private set; } = null!;
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server did not start.")).Services;
 
+    /// <summary>Extra composition for a test host (e.g. a logger that records what the host logs, a trace exporter a test reads).</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     /// <summary>Runs before the host is built (e.g. to create a database its settings name).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
     protected virtual Task CleanupAsync() => Task.CompletedTask;
-
-    /// <summary>Adds to the host before it is built (e.g. a trace exporter a test reads).</summary>
-    protected virtual void ConfigureHost(WebApplicationBuilder builder)
-    {
-    }
 
     public DockerClient Docker { get; } = Containers.Connect();
 
@@ -97,7 +97,7 @@ public class StevedoreServer : IAsyncLifetime
         _app = await StevedoreHost.BuildAsync([], b =>
         {
             b.Configuration.AddInMemoryCollection(settings);
-            ConfigureHost(b);
+            Configure(b);
         });
         await _app.StartAsync();
         return _app;

@@ -20,7 +20,7 @@ public sealed class TracingServer : StevedoreServer
         ["Stevedore:Worker:Slots"] = "2",
     };
 
-    protected override void ConfigureHost(WebApplicationBuilder builder) =>
+    protected override void Configure(WebApplicationBuilder builder) =>
         builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new SimpleActivityExportProcessor(new QueueExporter(Spans))));
 
     private sealed class QueueExporter(ConcurrentQueue<Activity> spans) : BaseExporter<Activity>

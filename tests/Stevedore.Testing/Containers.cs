@@ -51,28 +51,87 @@ public static class Containers
     }
 
     /// <summary>
-    /// The engine's container events (start, die, destroy, …) for containers with <paramref name="label"/>=<paramref name="value"/>
-    /// between two moments, in the order the engine emitted them: an exact history, where sampling
-    /// <c>docker ps</c> would miss short overlaps.
+    /// Starts recording the engine's container events (start, die, destroy, …) for containers with
+    /// <paramref name="label"/>=<paramref name="value"/>, live, in the order the engine emits them: an exact history,
+    /// where sampling <c>docker ps</c> would miss short overlaps. Live, because the engine keeps only its last few hundred
+    /// events for a later query, and a busy engine (other tests in parallel) drops a test's early ones from it.
     /// </summary>
-    public static async Task<IReadOnlyList<Message>> EventsAsync(string label, string value, DateTimeOffset since, DateTimeOffset until)
+    public static EventRecorder RecordEvents(string label, string value) => new(label, value);
+
+    /// <summary>A live subscription to the engine's events of one label; <see cref="StopAsync"/> ends it.</summary>
+    public sealed class EventRecorder : IAsyncDisposable
     {
-        using var docker = Connect();
-        var events = new List<Message>();
-        await docker.System.MonitorEventsAsync(
-            new ContainerEventsParameters
+        private readonly DockerClient _docker = Connect();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<Message> _events = [];
+        private readonly Task _monitor;
+
+        internal EventRecorder(string label, string value)
+        {
+            var parameters = new ContainerEventsParameters
             {
-                Since = since.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Until = (until.ToUnixTimeSeconds() + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // From a second back: the stream replays what the engine has since then, so nothing between this call
+                // and the subscription being in place is missed.
+                Since = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Filters = new Dictionary<string, IDictionary<string, bool>>
                 {
                     ["type"] = new Dictionary<string, bool> { ["container"] = true },
                     ["label"] = new Dictionary<string, bool> { [$"{label}={value}"] = true },
                 },
-            },
-            new SyncProgress<Message>(events.Add),
-            CancellationToken.None);
-        return events;
+            };
+            _monitor = _docker.System.MonitorEventsAsync(parameters, new SyncProgress<Message>(Add), _stop.Token);
+        }
+
+        private IReadOnlyList<Message> Snapshot()
+        {
+            lock (_events)
+            {
+                return [.. _events];
+            }
+        }
+
+        /// <summary>
+        /// Waits until every container seen starting has also been seen dying (the engine emits events a moment after
+        /// the fact), then stops and returns the events.
+        /// </summary>
+        public async Task<IReadOnlyList<Message>> StopAsync()
+        {
+            await Wait.UntilAsync(
+                () =>
+                {
+                    var events = Snapshot();
+                    var died = events.Where(e => e.Action == "die").Select(e => e.Actor.ID).ToHashSet(StringComparer.Ordinal);
+                    return events.Where(e => e.Action == "start").All(e => died.Contains(e.Actor.ID));
+                },
+                "the engine's 'die' event of every container it reported starting");
+            await DisposeAsync();
+            return Snapshot();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await _stop.CancelAsync();
+                try
+                {
+                    await _monitor;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                _docker.Dispose();
+            }
+        }
+
+        private void Add(Message message)
+        {
+            lock (_events)
+            {
+                _events.Add(message);
+            }
+        }
     }
 
     /// <summary>The most containers running at once according to <paramref name="events"/> (start … die).</summary>

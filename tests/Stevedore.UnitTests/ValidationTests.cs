@@ -51,15 +51,15 @@ public class ValidationTests
     {
         var (spec, errors) = Job("""
             {"image":"127.0.0.1:5000/team/job:v1.2","command":["sh","-c","echo hi"],"env":{"A_B":"1"},"timeoutSeconds":86400,
-             "memoryMb":6,"cpus":0.01,"maxConcurrency":3,"retries":20,"retryDelaySeconds":0,"retryBackoff":1,"network":"none","priority":2,
+             "memoryMb":6,"cpus":0.01,"maxConcurrency":3,"retries":20,"retryDelaySeconds":0,"retryBackoff":1,"network":"none","priority":2,"maxQueued":7,
              "name":"job","version":4,"createdAt":"x","updatedAt":"y","paused":true}
             """);
 
         Assert.False(errors.Any, errors.Any ? errors.Summary() : "");
         Assert.Equal(["sh", "-c", "echo hi"], spec!.Command!);
         Assert.Equal("1", spec.Env["A_B"]);
-        Assert.Equal((86400, 6, 0.01, 3, 20, 0, 1.0, "none", 2),
-            (spec.TimeoutSeconds, spec.MemoryMb, spec.Cpus, spec.MaxConcurrency, spec.Retries, spec.RetryDelaySeconds, spec.RetryBackoff, spec.Network, spec.Priority));
+        Assert.Equal((86400, 6, 0.01, 3, 20, 0, 1.0, "none", 2, 7),
+            (spec.TimeoutSeconds, spec.MemoryMb, spec.Cpus, spec.MaxConcurrency, spec.Retries, spec.RetryDelaySeconds, spec.RetryBackoff, spec.Network, spec.Priority, spec.MaxQueued));
     }
 
     [Theory]
@@ -98,6 +98,11 @@ public class ValidationTests
     [InlineData("""{"image":"busybox","retentionDays":0}""", "retentionDays")]
     [InlineData("""{"image":"busybox","retentionDays":3651}""", "retentionDays")]
     [InlineData("""{"image":"busybox","retentionDays":"7"}""", "retentionDays")]
+    [InlineData("""{"image":"busybox\n"}""", "image")]
+    [InlineData("""{"image":"busybox","env":{"A\n":"1"}}""", "env.A\n")]
+    [InlineData("""{"image":"busybox","maxQueued":-1}""", "maxQueued")]
+    [InlineData("""{"image":"busybox","maxQueued":10000001}""", "maxQueued")]
+    [InlineData("""{"image":"busybox","maxQueued":"5"}""", "maxQueued")]
     public void Job_InvalidField_IsNamedInTheErrors(string json, string field)
     {
         var (spec, errors) = Job(json);
@@ -134,6 +139,8 @@ public class ValidationTests
     [InlineData("has space")]
     [InlineData("")]
     [InlineData("a234567890123456789012345678901234567890123456789012345678901234")]
+    [InlineData("x\n")]
+    [InlineData("x\r\n")]
     public void JobName_Invalid_IsRefused(string name) => Assert.NotNull(Validation.CheckJobName(name));
 
     [Theory]
@@ -178,6 +185,7 @@ public class ValidationTests
     [InlineData("""{"labels":{"k":1}}""", "labels.k")]
     [InlineData("""{"labels":{"bad key":"v"}}""", "labels.bad key")]
     [InlineData("""{"labels":{"k:v":"v"}}""", "labels.k:v")]
+    [InlineData("""{"labels":{"k\n":"v"}}""", "labels.k\n")]
     [InlineData("""{"labels":"k=v"}""", "labels")]
     [InlineData("""{"payload":1,"extra":true}""", "extra")]
     public void Task_InvalidField_IsNamedInTheErrors(string json, string field)
@@ -205,6 +213,9 @@ public class ValidationTests
     [InlineData("Bad Name", null, null, null, null, false)]
     [InlineData(null, "done", null, null, null, false)]
     [InlineData(null, null, "novalue", null, null, false)]
+    [InlineData(null, null, "k\n:v", null, null, false)]
+    [InlineData(null, null, "k:\u0000", null, null, false)]
+    [InlineData("job\n", null, null, null, null, false)]
     [InlineData(null, null, null, "0", null, false)]
     [InlineData(null, null, null, "1001", null, false)]
     [InlineData(null, null, null, "ten", null, false)]

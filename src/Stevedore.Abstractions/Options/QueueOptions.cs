@@ -16,6 +16,12 @@ public sealed class QueueOptions
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Largest request body of a batch enqueue in bytes (32 MiB by default); larger batches get 413 as soon as that
+    /// many bytes arrived. Also Kestrel's request body limit when it is the largest.
+    /// </summary>
+    public long MaxBatchBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>
     /// How long a running task's lease lasts without renewal. Workers renew every third of it; when a worker node or
     /// its silo dies, its tasks run again elsewhere (error "worker lost") once their lease lapses.
     /// </summary>

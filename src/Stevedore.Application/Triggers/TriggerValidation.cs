@@ -11,10 +11,10 @@ public static partial class TriggerValidation
     public const int MaxEverySeconds = 366 * 86_400;
     public const int MaxHookHeaders = 16;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}\\z")]
     private static partial Regex TopicPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]{0,63}\\z")]
     private static partial Regex HeaderNamePattern();
 
     // Headers that carry credentials: never handed to a container.

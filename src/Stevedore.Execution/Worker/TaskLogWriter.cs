@@ -90,14 +90,20 @@ public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int at
 
     private void Append(LogStream stream, ReadOnlySpan<byte> data)
     {
-        if (_current is null || _currentStream != stream)
+        while (!data.IsEmpty)
         {
-            CloseCurrent();
-            _current = new MemoryStream();
-            _currentStream = stream;
-        }
+            // Chunks of at most LogChunk.MaxBytes, so readers page through a log in small steps.
+            if (_current is null || _currentStream != stream || _current.Length >= LogChunk.MaxBytes)
+            {
+                CloseCurrent();
+                _current = new MemoryStream();
+                _currentStream = stream;
+            }
 
-        _current.Write(data);
+            var part = data[..(int)Math.Min(data.Length, LogChunk.MaxBytes - _current.Length)];
+            _current.Write(part);
+            data = data[part.Length..];
+        }
     }
 
     private void CloseCurrent()

@@ -50,9 +50,10 @@ public static class ApiDescriptions
         [("POST", "/v1/jobs/{name}/webhooks")] = (typeof(WebhookRequest), [(201, typeof(CreatedWebhookResponse), Json), Invalid, NotFound, Unsupported]),
         [("GET", "/v1/jobs/{name}/webhooks")] = (null, [(200, typeof(WebhookListResponse), Json), NotFound]),
         [("DELETE", "/v1/jobs/{name}/webhooks/{id}")] = (null, [(204, typeof(void), ""), NotFound]),
-        // Any content type: the raw body is the payload. 401 (wrong or missing secret) is added for every call below.
+        // The raw body is the payload: any content type for a hook's call (401, a wrong or missing secret, is added for
+        // every call below), a JSON one for an event (JsonElement here: any JSON, kept as sent).
         [("POST", "/v1/hooks/{id}")] = (typeof(byte[]), [(202, typeof(HookAcceptedResponse), Json), NotFound, TooLarge]),
-        [("POST", "/v1/events/{topic}")] = (typeof(byte[]), [(202, typeof(EventAcceptedResponse), Json), Invalid, TooLarge]),
+        [("POST", "/v1/events/{topic}")] = (typeof(JsonElement), [(202, typeof(EventAcceptedResponse), Json), Invalid, TooLarge, Unsupported]),
         [("GET", "/healthz")] = (null, [(200, typeof(string), Text), (503, typeof(string), Text)]),
     };
 
@@ -93,8 +94,8 @@ public static class ApiDescriptions
 
     /// <summary>
     /// Operation transformer: the request body the table names for the operation. JSON bodies get the schema of
-    /// their request record (kept once under components, referenced by each operation); raw bodies (a webhook's
-    /// call, an event) take any content type as bytes.
+    /// their request record (kept once under components, referenced by each operation); a webhook's call takes any
+    /// content type as bytes, an event any JSON, both kept as sent.
     /// </summary>
     public static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -115,6 +116,16 @@ public static class ApiDescriptions
                 {
                     ["*/*"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
                 },
+            };
+            return;
+        }
+
+        if (body == typeof(JsonElement))
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Description = "Any JSON, with a JSON content type (415 otherwise): the raw bytes are the payload of the tasks it makes (up to Stevedore:Queue:MaxPayloadBytes).",
+                Content = new Dictionary<string, OpenApiMediaType> { [Json] = new() { Schema = new OpenApiSchema() } },
             };
             return;
         }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Stevedore.Application;
+using Stevedore.Options;
 
 namespace Stevedore.Host.Apis;
 
@@ -12,13 +14,29 @@ public static class ApiJson
     }
 }
 
+/// <summary>Request body limits per endpoint (413 beyond); Kestrel's own limit is the largest of them.</summary>
 public static class ApiLimits
 {
-    /// <summary>Largest request body of a batch enqueue (1000 tasks).</summary>
-    public const long MaxBatchBodyBytes = 256L * 1024 * 1024;
+    /// <summary>A job definition or one task: a payload at the limit, JSON-escaped (up to 6 bytes a byte), and the other fields.</summary>
+    public static JsonLimits Single(QueueOptions options) => new(SingleBytes(options));
 
-    /// <summary>Largest body of any other call: a payload at the limit, JSON-escaped, fits.</summary>
-    public static long MaxBodyBytes(int maxPayloadBytes) => (maxPayloadBytes * 6L) + (64 * 1024);
+    /// <summary>
+    /// A batch: at most <see cref="QueueOptions.MaxBatchBytes"/> and 1000 items of a single task's size each; items are
+    /// counted and measured while the body arrives.
+    /// </summary>
+    public static JsonLimits Batch(QueueOptions options) => new(BatchBytes(options))
+    {
+        ItemsProperty = "tasks",
+        MaxItems = Validation.MaxBatch,
+        MaxItemBytes = SingleBytes(options),
+    };
+
+    /// <summary>The largest body any endpoint takes: Kestrel's global limit.</summary>
+    public static long Largest(QueueOptions options) => Math.Max(SingleBytes(options), BatchBytes(options));
+
+    private static long SingleBytes(QueueOptions options) => (options.MaxPayloadBytes * 6L) + (64 * 1024);
+
+    private static long BatchBytes(QueueOptions options) => Math.Min(options.MaxBatchBytes, Validation.MaxBatch * SingleBytes(options));
 }
 
 public sealed record JobResponse(
@@ -37,6 +55,7 @@ public sealed record JobResponse(
     int Priority,
     int? RetentionDays,
     IReadOnlyList<string> Subscriptions,
+    int MaxQueued,
     bool Paused,
     long Version,
     DateTimeOffset CreatedAt,
@@ -49,7 +68,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
+        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Spec.MaxQueued, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
     {
         Capabilities = job.Spec.Capabilities,
         User = job.Spec.User,

@@ -8,10 +8,11 @@ public static class EventsApi
 {
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
-        // Any content type: the raw body is the payload of every subscriber's task.
+        // The raw body is the payload of every subscriber's task, sent as JSON: a JSON content type is required (415
+        // otherwise), so that no cross-site form post can publish. Only a webhook's call takes any content type.
         app.MapPost("/v1/events/{topic}", async (string topic, HttpRequest request, EventService service, IOptions<QueueOptions> options, CancellationToken ct) =>
         {
-            var (body, problem) = await RawBody.ReadAsync(request, options.Value.MaxPayloadBytes);
+            var (body, problem) = await RawBody.ReadAsync(request, options.Value.MaxPayloadBytes, jsonOnly: true);
             if (problem is not null)
             {
                 return problem;

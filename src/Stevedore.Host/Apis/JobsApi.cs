@@ -12,16 +12,16 @@ public static class JobsApi
 
         jobs.MapPut("/{name}", async (string name, HttpRequest request, JobService service, IOptions<QueueOptions> options) =>
         {
-            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBodyBytes(options.Value.MaxPayloadBytes));
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiLimits.Single(options.Value));
             if (problem is not null)
             {
                 return problem;
             }
 
-            using (body)
+            using (var document = body!.Parse())
             {
                 var errors = new FieldErrors();
-                var draft = JsonInput.ReadJob(body!.RootElement, errors, name);
+                var draft = JsonInput.ReadJob(document.RootElement, errors, name);
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);

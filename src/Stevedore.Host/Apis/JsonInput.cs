@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Stevedore.Application;
 
 namespace Stevedore.Host.Apis;
@@ -12,7 +11,7 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions",
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions", "maxQueued",
          "capabilities", "user", "readOnlyRootFilesystem"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
@@ -20,54 +19,12 @@ public static class JsonInput
 
     private static readonly string[] s_taskFields = ["payload", "priority", "delaySeconds", "timeoutSeconds", "idempotencyKey", "labels"];
 
-    /// <summary>Parses the body as JSON; on failure returns the problem to send.</summary>
-    public static async Task<(JsonDocument? Document, IResult? Problem)> ReadAsync(HttpRequest request, long maxBytes, bool allowEmpty = false)
-    {
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = maxBytes;
-        }
-
-        if (request.ContentLength > maxBytes)
-        {
-            return (null, TooLarge(maxBytes));
-        }
-
-        try
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-            if (buffer.Length == 0)
-            {
-                return allowEmpty ? (null, null) : (null, BodyProblem("the request body is empty: send a JSON object"));
-            }
-
-            buffer.Position = 0;
-            var document = await JsonDocument.ParseAsync(buffer, new JsonDocumentOptions { MaxDepth = 64 });
-            if (document.RootElement.ValueKind is not JsonValueKind.Object and var kind)
-            {
-                document.Dispose();
-                return (null, BodyProblem($"the request body must be a JSON object, not {Kind(kind)}"));
-            }
-
-            return (document, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, BodyProblem($"the request body is not valid JSON: {ex.Message}"));
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, TooLarge(maxBytes));
-        }
-    }
-
     public static JobDraft ReadJob(JsonElement body, FieldErrors errors, string pathName)
     {
         string? image = null;
         IReadOnlyList<string>? command = null;
         IReadOnlyDictionary<string, string>? env = null;
-        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, retentionDays = null;
+        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, maxQueued = null, retentionDays = null;
         double? cpus = null, backoff = null;
         string? network = null, user = null;
         IReadOnlyList<string>? subscriptions = null, capabilities = null;
@@ -96,6 +53,7 @@ public static class JsonInput
                 case "priority": priority = Integer(value, "priority", errors); break;
                 case "retentionDays": retentionDays = Integer(value, "retentionDays", errors); break;
                 case "subscriptions": subscriptions = StringArray(value, "subscriptions", errors); break;
+                case "maxQueued": maxQueued = Integer(value, "maxQueued", errors); break;
                 case "capabilities": capabilities = StringArray(value, "capabilities", errors); break;
                 case "user": user = String(value, "user", errors); break;
                 case "readOnlyRootFilesystem": readOnlyRoot = Boolean(value, "readOnlyRootFilesystem", errors); break;
@@ -120,7 +78,7 @@ public static class JsonInput
         {
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
-            Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions,
+            Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions, MaxQueued = maxQueued,
             Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot,
         };
     }
@@ -282,8 +240,6 @@ public static class JsonInput
         JsonValueKind.Null => "null",
         _ => "nothing",
     };
-
-    private static IResult BodyProblem(string detail) => Problems.Problem(StatusCodes.Status400BadRequest, "The request body cannot be read.", detail);
 
     internal static IResult TooLarge(long maxBytes) => Problems.Problem(
         StatusCodes.Status413PayloadTooLarge, "Payload too large.", $"The request body is larger than {maxBytes} bytes, the most this call accepts.");

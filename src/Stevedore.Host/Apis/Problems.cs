@@ -14,6 +14,7 @@ public static class Problems
         AppErrorKind.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict with the current state.", error.Detail),
         AppErrorKind.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "Payload too large.", error.Detail),
         AppErrorKind.Unauthorized => Problem(StatusCodes.Status401Unauthorized, "Unauthorized.", error.Detail),
+        AppErrorKind.Busy => new RetryLater(Problem(StatusCodes.Status429TooManyRequests, "Too many requests.", error.Detail), error.RetryAfter ?? TimeSpan.FromSeconds(1)),
         _ => Problem(StatusCodes.Status400BadRequest, "Bad request.", error.Detail),
     };
 
@@ -69,6 +70,16 @@ public static class Problems
             new ProblemDetails { Status = status, Title = ReasonPhrase(status), Detail = detail },
             options: null,
             contentType: "application/problem+json");
+    }
+
+    /// <summary>A refusal that tells the caller when to try again (Retry-After, whole seconds).</summary>
+    private sealed class RetryLater(IResult problem, TimeSpan after) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return problem.ExecuteAsync(httpContext);
+        }
     }
 
     private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);

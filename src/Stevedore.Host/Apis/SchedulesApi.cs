@@ -17,16 +17,16 @@ public static class SchedulesApi
     {
         app.MapPost("/v1/jobs/{name}/schedules", async (string name, HttpRequest request, ScheduleService service, IOptions<QueueOptions> options) =>
         {
-            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBodyBytes(options.Value.MaxPayloadBytes));
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiLimits.Single(options.Value));
             if (problem is not null)
             {
                 return problem;
             }
 
-            using (body)
+            using (var document = body!.Parse())
             {
                 var errors = new FieldErrors();
-                var draft = ReadSchedule(body!.RootElement, errors);
+                var draft = ReadSchedule(document.RootElement, errors);
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);

@@ -19,16 +19,16 @@ public static class TasksApi
                 return waitProblem;
             }
 
-            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBodyBytes(options.Value.MaxPayloadBytes), allowEmpty: true);
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiLimits.Single(options.Value), allowEmpty: true);
             if (problem is not null)
             {
                 return problem;
             }
 
-            using (body)
+            using (var document = body?.Parse())
             {
                 var errors = new FieldErrors();
-                var draft = (body is null ? new TaskDraft() : JsonInput.ReadTask(body.RootElement, errors)) with { TraceParent = TraceParentOf(request) };
+                var draft = (document is null ? new TaskDraft() : JsonInput.ReadTask(document.RootElement, errors)) with { TraceParent = TraceParentOf(request) };
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);
@@ -52,43 +52,41 @@ public static class TasksApi
             }
         });
 
-        app.MapPost("/v1/jobs/{name}/tasks:batch", async (string name, HttpRequest request, TaskService service) =>
+        app.MapPost("/v1/jobs/{name}/tasks:batch", async (string name, HttpRequest request, TaskService service, IOptions<QueueOptions> options) =>
         {
-            var (body, problem) = await JsonInput.ReadAsync(request, ApiLimits.MaxBatchBodyBytes);
+            // Items are counted and measured while the body arrives; each is then parsed on its own.
+            var (body, problem) = await JsonBody.ReadAsync(request, ApiLimits.Batch(options.Value));
             if (problem is not null)
             {
                 return problem;
             }
 
-            using (body)
+            var errors = new FieldErrors();
+            if (!body!.ItemsFound)
             {
-                var errors = new FieldErrors();
-                if (!body!.RootElement.TryGetProperty("tasks", out var items) || items.ValueKind != JsonValueKind.Array)
-                {
-                    errors.Add("tasks", "is required: an array of task objects, e.g. {\"tasks\":[{\"payload\":1},{\"payload\":2}]}");
-                    return Problems.Invalid(errors);
-                }
-
-                foreach (var property in body.RootElement.EnumerateObject().Where(p => p.Name != "tasks"))
-                {
-                    errors.Add(property.Name, "is not a known field; expected: tasks");
-                }
-
-                var drafts = new List<TaskDraft>(items.GetArrayLength());
-                var i = 0;
-                foreach (var item in items.EnumerateArray())
-                {
-                    drafts.Add(JsonInput.ReadTask(item, errors, $"tasks[{i++}].") with { TraceParent = TraceParentOf(request) });
-                }
-
-                if (errors.Any)
-                {
-                    return Problems.Invalid(errors);
-                }
-
-                var result = await service.EnqueueBatchAsync(name, drafts);
-                return result.Ok ? Results.Json(new BatchResponse(result.Value!), statusCode: StatusCodes.Status202Accepted) : Problems.From(result.Error!);
+                errors.Add("tasks", "is required: an array of task objects, e.g. {\"tasks\":[{\"payload\":1},{\"payload\":2}]}");
+                return Problems.Invalid(errors);
             }
+
+            foreach (var property in body.OtherProperties)
+            {
+                errors.Add(property, "is not a known field; expected: tasks");
+            }
+
+            var drafts = new List<TaskDraft>(body.Items.Count);
+            for (var i = 0; i < body.Items.Count; i++)
+            {
+                using var item = body.ParseItem(i);
+                drafts.Add(JsonInput.ReadTask(item.RootElement, errors, $"tasks[{i}].") with { TraceParent = TraceParentOf(request) });
+            }
+
+            if (errors.Any)
+            {
+                return Problems.Invalid(errors);
+            }
+
+            var result = await service.EnqueueBatchAsync(name, drafts);
+            return result.Ok ? Results.Json(new BatchResponse(result.Value!), statusCode: StatusCodes.Status202Accepted) : Problems.From(result.Error!);
         });
 
         var tasks = app.MapGroup("/v1/tasks");

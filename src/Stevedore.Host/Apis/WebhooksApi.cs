@@ -17,16 +17,16 @@ public static class WebhooksApi
 
         hooks.MapPost("/", async (string name, HttpRequest request, WebhookService service) =>
         {
-            var (body, problem) = await JsonInput.ReadAsync(request, 64 * 1024, allowEmpty: true);
+            var (body, problem) = await JsonBody.ReadAsync(request, new JsonLimits(64 * 1024), allowEmpty: true);
             if (problem is not null)
             {
                 return problem;
             }
 
-            using (body)
+            using (var document = body?.Parse())
             {
                 var errors = new FieldErrors();
-                var draft = body is null ? new WebhookDraft() : ReadWebhook(body.RootElement, errors);
+                var draft = document is null ? new WebhookDraft() : ReadWebhook(document.RootElement, errors);
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);

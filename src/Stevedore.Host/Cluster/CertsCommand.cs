@@ -157,6 +157,6 @@ public static partial class CertsCommand
 
     private static StartupException Fail(string message) => new($"certs: {message}");
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\\z")]
     private static partial Regex SiloName();
 }

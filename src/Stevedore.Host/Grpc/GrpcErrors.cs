@@ -43,6 +43,8 @@ public static class GrpcErrors
         AppErrorKind.Conflict => Code.FailedPrecondition,
         AppErrorKind.TooLarge => Code.ResourceExhausted,
         AppErrorKind.Unauthorized => Code.Unauthenticated,
+        // A full queue (maxQueued) or too many log followers: gRPC's word for "try again later".
+        AppErrorKind.Busy => Code.ResourceExhausted,
         _ => Code.InvalidArgument,
     };
 }

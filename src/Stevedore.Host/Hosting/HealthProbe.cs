@@ -4,11 +4,15 @@ using Stevedore.Execution;
 namespace Stevedore.Host.Hosting;
 
 /// <summary>What is wrong with this silo, if anything: the cluster, the container engine and (with PostgreSQL) the database.</summary>
-public static class HealthProbe
+public static partial class HealthProbe
 {
-    /// <summary>One line per problem, without internal addresses; empty when everything answers (within 3 s).</summary>
+    /// <summary>
+    /// One line per problem naming the part, without addresses or error text (anyone who reaches /healthz reads it; the
+    /// details go to the host's log); empty when everything answers (within 3 s).
+    /// </summary>
     public static async Task<IReadOnlyList<string>> ProblemsAsync(IServiceProvider services, CancellationToken ct)
     {
+        var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore.Health");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
         var problems = new List<string>();
@@ -22,12 +26,14 @@ public static class HealthProbe
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            problems.Add($"silo: not answering ({ex.Message})");
+            LogUnhealthy(log, "silo", ex.Message);
+            problems.Add("silo: not answering (details in the host's log)");
         }
 
         if (await services.GetRequiredService<IContainerDriver>().CheckHealthAsync(timeout.Token) is { } dockerProblem)
         {
-            problems.Add($"docker: {dockerProblem}");
+            LogUnhealthy(log, "docker", dockerProblem);
+            problems.Add("docker: the container engine does not answer (details in the host's log)");
         }
 
         if (services.GetService<NpgsqlDataSource>() is { } database)
@@ -39,10 +45,14 @@ public static class HealthProbe
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                problems.Add($"postgres: not answering ({ex.Message})");
+                LogUnhealthy(log, "postgres", ex.Message);
+                problems.Add("postgres: not answering (details in the host's log)");
             }
         }
 
         return problems;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health check: {Component} is unhealthy: {Detail}")]
+    private static partial void LogUnhealthy(ILogger logger, string component, string detail);
 }

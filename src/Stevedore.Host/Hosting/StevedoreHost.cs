@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Net;
 using Npgsql;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Stevedore.Storage;
 using Stevedore.Storage.Postgres;
 using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
 using Stevedore.Host.Grpc;
+using Stevedore.Options;
 using Stevedore.Host.WebConsole;
 
 namespace Stevedore.Host.Hosting;
@@ -37,9 +40,12 @@ public static partial class StevedoreHost
             throw new StartupException($"{AdminTokenKey} must be at least 16 characters (a random string, e.g. from `openssl rand -hex 24`).");
         }
 
-        if (string.IsNullOrEmpty(token))
+        var open = string.IsNullOrEmpty(token);
+        builder.Services.AddSingleton<BoundAddresses>();
+        if (open)
         {
-            RequireLoopback(config);
+            // Checked on the addresses Kestrel really binds, whatever set them.
+            builder.Services.AddHostedService<LoopbackGuard>();
         }
 
         var clusterId = config["Orleans:ClusterId"] ?? "stevedore";
@@ -59,6 +65,7 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<IJobStore, PostgresJobStore>();
             builder.Services.AddSingleton<ITaskStore, PostgresTaskStore>();
             builder.Services.AddSingleton<ITaskContentStore, PostgresTaskContentStore>();
+            builder.Services.AddSingleton<ITaskIntake, PostgresTaskIntake>();
             builder.Services.AddSingleton<IScheduleStore, PostgresScheduleStore>();
             builder.Services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         }
@@ -88,7 +95,8 @@ public static partial class StevedoreHost
             // Numbers are numbers: the API reads no quoted numbers, so its OpenAPI schemas must not offer them.
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ApiLimits.MaxBatchBodyBytes);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<QueueOptions>>((k, queue) =>
+            k.Limits.MaxRequestBodySize = ApiLimits.Largest(queue.Value));
 
         var app = builder.Build();
         try
@@ -101,6 +109,11 @@ public static partial class StevedoreHost
             throw;
         }
 
+        app.Use(static (context, next) =>
+        {
+            context.Response.OnStarting(CloseAfterTooLarge, context);
+            return next(context);
+        });
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Problems.StatusFor });
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
         {
@@ -110,6 +123,11 @@ public static partial class StevedoreHost
                 $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}."),
             var status => Problems.Write(context.HttpContext, status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status)),
         });
+        if (open)
+        {
+            app.UseMiddleware<LocalRequestsMiddleware>();
+        }
+
         app.UseMiddleware<AdminTokenMiddleware>();
 
         // One group for the HTTP API, so each endpoint gets its OpenAPI description (Apis/ApiDescriptions.cs).
@@ -128,7 +146,7 @@ public static partial class StevedoreHost
         app.MapStevedoreConsole();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
-        if (string.IsNullOrEmpty(token))
+        if (open)
         {
             LogOpen(log);
         }
@@ -160,30 +178,6 @@ public static partial class StevedoreHost
         };
     }
 
-    /// <summary>Without an admin token the API is open, so it must only be reachable from this machine.</summary>
-    private static void RequireLoopback(IConfiguration config)
-    {
-        var urls = config.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"])
-            .Concat((config["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-            .Where(u => !string.IsNullOrWhiteSpace(u));
-        foreach (var url in urls)
-        {
-            var host = BindingHost(url!);
-            if (host != "localhost" && !(IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)))
-            {
-                throw new StartupException(
-                    $"Refusing to listen on {url} without an admin token: set {AdminTokenKey} (env Stevedore__Auth__AdminToken) or bind to 127.0.0.1.");
-            }
-        }
-    }
-
-    private static string BindingHost(string url)
-    {
-        var rest = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..] : url;
-        var end = rest.StartsWith('[') ? rest.IndexOf(']', StringComparison.Ordinal) + 1 : rest.IndexOfAny([':', '/']);
-        return (end > 0 ? rest[..end] : rest).ToLowerInvariant();
-    }
-
     private static int Port(IConfiguration config, string key, int fallback)
     {
         var text = config[key];
@@ -197,8 +191,24 @@ public static partial class StevedoreHost
             : throw new StartupException($"{key} must be a TCP port from 1 to 65535; got '{text}'.");
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token is set (Stevedore:Auth:AdminToken): the API needs no credentials and listens on loopback only.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token is set (Stevedore:Auth:AdminToken): the API needs no credentials, listens on loopback only and answers only this machine's requests for its loopback names.")]
     private static partial void LogOpen(ILogger logger);
+
+    /// <summary>
+    /// A 413 closes its connection: the rest of the body was never read, so the connection cannot carry a next request,
+    /// and without the header a client that reused it would see its next call fail with the connection reset.
+    /// </summary>
+    private static Task CloseAfterTooLarge(object state)
+    {
+        var context = (HttpContext)state;
+        if (context.Response.StatusCode == StatusCodes.Status413PayloadTooLarge
+            && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
+        {
+            context.Response.Headers.Connection = "close";
+        }
+
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>A setting that cannot work; the message says which and how to fix it.</summary>

@@ -34,10 +34,13 @@ public static class StevedoreServiceCollectionExtensions
         services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
+        services.AddOptions<LogOptions>().Bind(configuration.GetSection(LogOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LogOptions>, LogOptionsValidator>());
 
         services.TryAddSingleton<IJobStore, MemoryJobStore>();
         services.TryAddSingleton<ITaskStore, MemoryTaskStore>();
         services.TryAddSingleton<ITaskContentStore, MemoryTaskContentStore>();
+        services.TryAddSingleton<ITaskIntake>(sp => MemoryTaskIntake.Over(sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<ITaskContentStore>()));
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
         services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
         services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();
@@ -55,6 +58,8 @@ public static class StevedoreServiceCollectionExtensions
         }
 
         services.TryAddSingleton<JobService>();
+        services.TryAddSingleton<LogFollowers>();
+        services.TryAddSingleton<TaskLogReader>();
         services.TryAddSingleton<TaskService>();
         services.TryAddSingleton<RetentionSweeper>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, JanitorStarter>());
@@ -84,6 +89,7 @@ public static class StevedoreServiceCollectionExtensions
         services.AddSingleton<StoreMetricsMarker>();
         Decorate<ITaskStore>(services, inner => new MeteredTaskStore(inner));
         Decorate<ITaskContentStore>(services, inner => new MeteredTaskContentStore(inner));
+        Decorate<ITaskIntake>(services, inner => new MeteredTaskIntake(inner));
         Decorate<IJobStore>(services, inner => new MeteredJobStore(inner));
     }
 

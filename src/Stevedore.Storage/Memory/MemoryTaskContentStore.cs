@@ -11,9 +11,11 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
 
     public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
-        _payloads[taskId] = payload;
+        PutPayload(taskId, payload);
         return Task.CompletedTask;
     }
+
+    internal void PutPayload(string taskId, ReadOnlyMemory<byte> payload) => _payloads[taskId] = payload;
 
     public Task PutPayloadsAsync(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> payloads, CancellationToken cancellationToken = default)
     {
@@ -43,8 +45,8 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
         return Task.CompletedTask;
     }
 
-    public Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_logs.TryGetValue(taskId, out var log) ? log.Read(from) : ((IReadOnlyList<LogChunk>)[], from));
+    public Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, int maxBytes, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_logs.TryGetValue(taskId, out var log) ? log.Read(from, maxBytes) : ((IReadOnlyList<LogChunk>)[], from));
 
     public Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken) =>
         _logs.GetOrAdd(taskId, _ => new TaskLog()).WaitAsync(position, cancellationToken);
@@ -85,12 +87,18 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
             grown.TrySetResult();
         }
 
-        public (IReadOnlyList<LogChunk>, long) Read(long from)
+        public (IReadOnlyList<LogChunk>, long) Read(long from, int maxBytes)
         {
             lock (_lock)
             {
                 var start = (int)Math.Clamp(from, 0, _chunks.Count);
-                return (_chunks.GetRange(start, _chunks.Count - start), _chunks.Count);
+                var end = start;
+                for (long bytes = 0; end < _chunks.Count && bytes < maxBytes; end++)
+                {
+                    bytes += _chunks[end].Data.Length;
+                }
+
+                return (_chunks.GetRange(start, end - start), end);
             }
         }
 

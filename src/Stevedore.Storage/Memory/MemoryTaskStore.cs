@@ -6,29 +6,45 @@ namespace Stevedore.Storage.Memory;
 public sealed class MemoryTaskStore : ITaskStore
 {
     private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> _keys = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
     // Per job, tasks per status, kept as records change (a task's record has one writer at a time: its grain).
     private readonly ConcurrentDictionary<string, long[]> _counts = new(StringComparer.Ordinal);
-    private readonly Lock _keyLock = new();
 
     public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default)
     {
         List<string>? existing = null;
         foreach (var task in tasks)
         {
-            if (!_tasks.TryAdd(task.Id, task))
+            if (!TryAdd(task))
             {
                 (existing ??= []).Add(task.Id);
-            }
-            else
-            {
-                Count(task.Job, task.Status, +1);
             }
         }
 
         return Task.FromResult<IReadOnlyList<string>>(existing ?? []);
     }
+
+    internal bool TryAdd(TaskRecord task)
+    {
+        if (!_tasks.TryAdd(task.Id, task))
+        {
+            return false;
+        }
+
+        Count(task.Job, task.Status, +1);
+        return true;
+    }
+
+    internal TaskRecord? Find(string id) => _tasks.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Idempotency claims, (job, key) → (task, claimed at). They live with the tasks, so every intake over this store
+    /// (one per silo when silos share it) sees the same claims; <see cref="MemoryTaskIntake"/> holds
+    /// <see cref="ClaimLock"/> while it reads or makes one and stores its task.
+    /// </summary>
+    internal Dictionary<(string Job, string Key), (string TaskId, DateTimeOffset At)> Claims { get; } = [];
+
+    internal Lock ClaimLock { get; } = new();
 
     public Task<TaskRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         Task.FromResult(_tasks.TryGetValue(id, out var task) ? task : null);
@@ -102,6 +118,9 @@ public sealed class MemoryTaskStore : ITaskStore
         return Task.FromResult<IReadOnlyDictionary<TaskRunStatus, long>>(s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref counts[(int)s])));
     }
 
+    public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_counts.TryGetValue(job, out var c) ? Interlocked.Read(ref c[(int)TaskRunStatus.Queued]) : 0);
+
     private static readonly TaskRunStatus[] s_statuses = Enum.GetValues<TaskRunStatus>();
 
     private void Count(string job, TaskRunStatus status, int delta) =>
@@ -119,19 +138,6 @@ public sealed class MemoryTaskStore : ITaskStore
             .Select(t => t.Id)
             .ToList());
 
-    public Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default)
-    {
-        lock (_keyLock)
-        {
-            if (_keys.TryGetValue((job, key), out var held) && held.At >= notBefore)
-            {
-                return Task.FromResult<string?>(held.TaskId);
-            }
-
-            _keys[(job, key)] = (taskId, now);
-            return Task.FromResult<string?>(null);
-        }
-    }
 
     public Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>>(_counts
@@ -161,11 +167,11 @@ public sealed class MemoryTaskStore : ITaskStore
             _leases.TryRemove(id, out _);
             if (task.IdempotencyKey is { } key)
             {
-                lock (_keyLock)
+                lock (ClaimLock)
                 {
-                    if (_keys.TryGetValue((task.Job, key), out var held) && held.TaskId == id)
+                    if (Claims.TryGetValue((task.Job, key), out var held) && held.TaskId == id)
                     {
-                        _keys.TryRemove((task.Job, key), out _);
+                        Claims.Remove((task.Job, key));
                     }
                 }
             }
@@ -177,19 +183,12 @@ public sealed class MemoryTaskStore : ITaskStore
     public Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default)
     {
         var removed = 0;
-        lock (_keyLock)
+        lock (ClaimLock)
         {
-            foreach (var (key, held) in _keys)
+            foreach (var key in Claims.Where(c => c.Value.At < claimedBefore).Take(max).Select(c => c.Key).ToList())
             {
-                if (removed >= max)
-                {
-                    break;
-                }
-
-                if (held.At < claimedBefore && _keys.TryRemove(key, out _))
-                {
-                    removed++;
-                }
+                Claims.Remove(key);
+                removed++;
             }
         }
 

@@ -8,6 +8,9 @@ public sealed class MeteredTaskContentStore(ITaskContentStore inner) : ITaskCont
 {
     private const string Store = "content";
 
+    /// <summary>The store it measures (the in-memory intake works on the in-memory store itself).</summary>
+    public ITaskContentStore Inner => inner;
+
     public Task PutPayloadAsync(string taskId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.PutPayloadAsync(taskId, payload, cancellationToken), Store, "put_payload");
 
@@ -26,8 +29,8 @@ public sealed class MeteredTaskContentStore(ITaskContentStore inner) : ITaskCont
     public Task AppendLogAsync(string taskId, IReadOnlyList<LogChunk> chunks, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.AppendLogAsync(taskId, chunks, cancellationToken), Store, "append_log");
 
-    public Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, CancellationToken cancellationToken = default) =>
-        Timed(GetTimestamp(), inner.ReadLogAsync(taskId, from, cancellationToken), Store, "read_log");
+    public Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, int maxBytes, CancellationToken cancellationToken = default) =>
+        Timed(GetTimestamp(), inner.ReadLogAsync(taskId, from, maxBytes, cancellationToken), Store, "read_log");
 
     // A wait lasts as long as the task writes nothing: not a latency.
     public Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken) =>

@@ -8,6 +8,9 @@ public sealed class MeteredTaskStore(ITaskStore inner) : ITaskStore
 {
     private const string Store = "tasks";
 
+    /// <summary>The store it measures (the in-memory intake works on the in-memory store itself).</summary>
+    public ITaskStore Inner => inner;
+
     public Task<IReadOnlyList<string>> InsertAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.InsertAsync(tasks, cancellationToken), Store, "insert");
 
@@ -29,14 +32,14 @@ public sealed class MeteredTaskStore(ITaskStore inner) : ITaskStore
     public Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.CountByStatusAsync(job, cancellationToken), Store, "count");
 
+    public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) =>
+        Timed(GetTimestamp(), inner.CountQueuedAsync(job, cancellationToken), Store, "count_queued");
+
     public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.LoadQueuedAsync(partition, cancellationToken), Store, "load_queued");
 
     public Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.LoadRunningAsync(job, cancellationToken), Store, "load_running");
-
-    public Task<string?> ClaimIdempotencyKeyAsync(string job, string key, string taskId, DateTimeOffset now, DateTimeOffset notBefore, CancellationToken cancellationToken = default) =>
-        Timed(GetTimestamp(), inner.ClaimIdempotencyKeyAsync(job, key, taskId, now, notBefore, cancellationToken), Store, "claim_idempotency_key");
 
     public Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default) =>
         Timed(GetTimestamp(), inner.CountAllByStatusAsync(cancellationToken), Store, "count_all");

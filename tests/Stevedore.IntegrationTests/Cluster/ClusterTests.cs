@@ -166,7 +166,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var job = Names.Unique("single");
         // The first attempt of the "long" task outlives the 3 s lease by far: it ends only when a node kills it.
         await a.PutJobAsync(job, Sh("if [ \"$(cat)\" = long ] && [ $STEVEDORE_ATTEMPT = 1 ]; then sleep 300; fi; echo done $STEVEDORE_ATTEMPT", maxConcurrency: 1));
-        var since = DateTimeOffset.UtcNow;
+        await using var recorder = Containers.RecordEvents(Containers.JobLabel, job);
         var orphaned = await a.EnqueueAsync(job, new { payload = "long" });
         await a.WaitForTaskAsync(orphaned, t => RunningOn(t, a.Node), $"to run on {a.Node}");
         await WaitContainerRunningAsync(orphaned);
@@ -179,7 +179,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         a.Kill();
         var tasks = await b.WaitAllEndedAsync(ids);
-        var events = await Containers.EventsAsync(Containers.JobLabel, job, since, DateTimeOffset.UtcNow);
+        var events = await recorder.StopAsync();
 
         Assert.All(tasks, t => Assert.Equal("succeeded", TaskJson.Status(t)));
         var attempts = tasks[0].GetProperty("attempts");

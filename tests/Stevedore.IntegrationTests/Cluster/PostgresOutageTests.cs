@@ -121,7 +121,7 @@ public class PostgresOutageTests
 
         await postgres.StopAsync();
         // While the database is away, calls that need it fail with 503, not 500, and the silo stays up.
-        var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}"));
+        var during = await silo.Http.PostAsync($"/v1/jobs/{job}/tasks", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
         var problem = await during.Content.ReadAsStringAsync();
         Assert.True(during.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)during.StatusCode}: {problem}");
         Assert.Equal("application/problem+json", during.Content.Headers.ContentType?.MediaType);

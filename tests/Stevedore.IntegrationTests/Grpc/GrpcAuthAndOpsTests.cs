@@ -89,19 +89,3 @@ public sealed class GrpcOpsTests(StevedoreServer server) : IDisposable
         Assert.NotEqual(StatusCode.OK, ex.StatusCode);
     }
 }
-
-/// <summary>The gRPC endpoint follows the same loopback rule as the REST one.</summary>
-public class GrpcStartupTests
-{
-    [Fact]
-    public async Task WithoutAdminToken_TheGrpcEndpointMayNotListenBeyondLoopback()
-    {
-        var ex = await Assert.ThrowsAsync<Stevedore.Host.Hosting.StartupException>(() => Stevedore.Host.Hosting.StevedoreHost.BuildAsync([], b =>
-            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(b.Configuration, new Dictionary<string, string?>
-            {
-                ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
-                ["Kestrel:Endpoints:Grpc:Url"] = "http://0.0.0.0:0",
-            })));
-        Assert.Contains("http://0.0.0.0:0", ex.Message);
-    }
-}

@@ -149,6 +149,17 @@ public sealed class GrpcTasksTests(StevedoreServer server) : IDisposable
     }
 
     [Fact]
+    public async Task AFullQueue_IsResourceExhausted()
+    {
+        // maxQueued is set over HTTP (the gRPC JobSpec does not carry it yet); the refusal is the same over gRPC.
+        var job = Names.Unique("gfull");
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" }, maxQueued = 1 });
+        await server.Http.PostAsync($"/v1/jobs/{job}/pause", null);
+        await Tasks.EnqueueAsync(new EnqueueRequest { Job = job, Task = new TaskInput() });
+        await GrpcAssert.RefusedAsync(StatusCode.ResourceExhausted, () => Tasks.EnqueueAsync(new EnqueueRequest { Job = job, Task = new TaskInput() }).ResponseAsync);
+    }
+
+    [Fact]
     public async Task OversizedPayload_IsResourceExhausted()
     {
         var job = await JobAsync("gbig", "true");

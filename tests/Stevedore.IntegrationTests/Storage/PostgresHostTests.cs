@@ -9,6 +9,8 @@ public sealed class PostgresServer : StevedoreServer
 {
     private readonly TestDatabase _db = new();
 
+    public TestDatabase Database => _db;
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Stevedore:Storage"] = "Postgres",

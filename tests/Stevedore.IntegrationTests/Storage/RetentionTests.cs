@@ -19,6 +19,7 @@ public abstract class RetentionTests
     protected abstract IJobStore Jobs { get; }
     protected abstract ITaskStore Tasks { get; }
     protected abstract ITaskContentStore Content { get; }
+    protected abstract ITaskIntake Intake { get; }
 
     protected FakeTimeProvider Clock { get; } = new(s_start);
 
@@ -33,13 +34,10 @@ public abstract class RetentionTests
     {
         var now = Clock.GetUtcNow();
         var id = TaskIds.New(now);
-        var key = "key-" + id;
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, key, id, now, now.AddHours(-24)));
-        var task = new TaskRecord { Id = id, Job = job, Status = TaskRunStatus.Queued, CreatedAt = now, IdempotencyKey = key };
-        await Tasks.InsertAsync([task]);
+        var task = new TaskRecord { Id = id, Job = job, Status = TaskRunStatus.Queued, CreatedAt = now, IdempotencyKey = "key-" + id };
         var bytes = new byte[contentBytes];
         Random.Shared.NextBytes(bytes);
-        await Content.PutPayloadAsync(id, bytes.ToArray());
+        Assert.False((await Intake.AddAsync(new NewTask(task, bytes.ToArray(), now.AddHours(-24)))).Existing);
         await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, bytes)]);
         await Content.PutResultAsync(id, bytes.ToArray());
         var finished = task with { Status = status, Attempt = 1, StartedAt = now, FinishedAt = now };
@@ -51,15 +49,44 @@ public abstract class RetentionTests
         await Tasks.GetAsync(task.Id) is null
         && await Content.GetPayloadAsync(task.Id) is null
         && await Content.GetResultAsync(task.Id) is null
-        && (await Content.ReadLogAsync(task.Id, 0)).Chunks.Count == 0
-        // The key is free: claiming it again succeeds.
-        && await Tasks.ClaimIdempotencyKeyAsync(task.Job, task.IdempotencyKey!, "probe", Clock.GetUtcNow(), Clock.GetUtcNow().AddHours(-24)) is null;
+        && (await Content.ReadLogAsync(task.Id, 0, int.MaxValue)).Chunks.Count == 0
+        && await KeyIsFreeAsync(task.Job, task.IdempotencyKey!);
+
+    /// <summary>
+    /// Whether a new task may take the key: a probe task with it is stored (not answered by a holder). The probe is
+    /// stored finished and deleted at once, so that it leaves nothing behind.
+    /// </summary>
+    private async Task<bool> KeyIsFreeAsync(string job, string key)
+    {
+        var now = Clock.GetUtcNow();
+        var probe = new TaskRecord
+        {
+            Id = TaskIds.New(now), Job = job, Status = TaskRunStatus.Cancelled, CreatedAt = now, FinishedAt = now, IdempotencyKey = key,
+        };
+        var added = await Intake.AddAsync(new NewTask(probe, ReadOnlyMemory<byte>.Empty, now.AddHours(-24)));
+        if (added.Existing)
+        {
+            return false;
+        }
+
+        Assert.Equal([probe.Id], await Tasks.DeleteFinishedAsync([probe.Id]));
+        await Content.DeleteAsync([probe.Id]);
+        return true;
+    }
+
+    /// <summary>Claims <paramref name="key"/> with a new queued task at the clock's time; the task that holds it after.</summary>
+    private async Task<AddedTask> ClaimAsync(string job, string key, TimeSpan window)
+    {
+        var now = Clock.GetUtcNow();
+        var task = new TaskRecord { Id = TaskIds.New(now), Job = job, Status = TaskRunStatus.Queued, CreatedAt = now, IdempotencyKey = key };
+        return await Intake.AddAsync(new NewTask(task, ReadOnlyMemory<byte>.Empty, now - window));
+    }
 
     protected async Task<bool> IsWholeAsync(TaskRecord task) =>
         await Tasks.GetAsync(task.Id) is not null
         && await Content.GetPayloadAsync(task.Id) is not null
         && await Content.GetResultAsync(task.Id) is not null
-        && (await Content.ReadLogAsync(task.Id, 0)).Chunks.Count == 1;
+        && (await Content.ReadLogAsync(task.Id, 0, int.MaxValue)).Chunks.Count == 1;
 
     [Fact]
     public async Task Sweep_DeletesWhatOutlivedItsRetention_WithEverythingItHolds_AndNothingYounger()
@@ -123,17 +150,19 @@ public abstract class RetentionTests
     public async Task Sweep_DeletesLapsedIdempotencyKeys_OfTasksStillRunning()
     {
         var job = Names.Unique("keys");
-        var now = Clock.GetUtcNow();
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "lapsing", "t1", now, now.AddHours(-24)));
+        var day = TimeSpan.FromHours(24);
+        Assert.False((await ClaimAsync(job, "lapsing", day)).Existing);
         Clock.Advance(TimeSpan.FromHours(23));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "fresh", "t2", Clock.GetUtcNow(), Clock.GetUtcNow().AddHours(-24)));
+        var fresh = await ClaimAsync(job, "fresh", day);
+        Assert.False(fresh.Existing);
         Clock.Advance(TimeSpan.FromHours(2));
 
         var result = await Sweeper().SweepAllAsync();
 
         Assert.True(result.Keys >= 1);
-        Assert.Equal("t2", await Tasks.ClaimIdempotencyKeyAsync(job, "fresh", "t3", Clock.GetUtcNow(), Clock.GetUtcNow().AddHours(-48)));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "lapsing", "t4", Clock.GetUtcNow(), Clock.GetUtcNow().AddHours(-48)));
+        // Within a 48-hour window both claims would still hold; only the one the sweep deleted is free.
+        Assert.Equal(fresh.Task.Id, (await ClaimAsync(job, "fresh", 2 * day)).Task.Id);
+        Assert.False((await ClaimAsync(job, "lapsing", 2 * day)).Existing);
     }
 }
 
@@ -142,6 +171,7 @@ public sealed class PostgresRetentionTests(TestDatabase db) : RetentionTests, IC
     protected override IJobStore Jobs { get; } = new PostgresJobStore(db.DataSource);
     protected override ITaskStore Tasks { get; } = new PostgresTaskStore(db.DataSource);
     protected override ITaskContentStore Content { get; } = new PostgresTaskContentStore(db.DataSource);
+    protected override ITaskIntake Intake { get; } = new PostgresTaskIntake(db.DataSource);
 
     [Fact]
     public async Task Sweep_BringsEveryTableBackToWhereItWas()
@@ -185,9 +215,12 @@ public sealed class MeasuredCollection
 [Collection(MeasuredCollection.Name)] // measures the managed heap: runs alone
 public sealed class MemoryRetentionTests : RetentionTests
 {
+    public MemoryRetentionTests() => Intake = MemoryTaskIntake.Over(Tasks, Content);
+
     protected override IJobStore Jobs { get; } = new MemoryJobStore();
     protected override ITaskStore Tasks { get; } = new MemoryTaskStore();
     protected override ITaskContentStore Content { get; } = new MemoryTaskContentStore();
+    protected override ITaskIntake Intake { get; }
 
     [Fact]
     public async Task Sweep_GivesTheMemoryBack()

@@ -6,11 +6,14 @@ using Stevedore.Storage.Postgres;
 namespace Stevedore.IntegrationTests.Storage;
 
 /// <summary>One suite, run against every storage backend: what the grains and the API rely on.</summary>
-public abstract class StoreConformanceTests
+public abstract partial class StoreConformanceTests
 {
     protected abstract IJobStore Jobs { get; }
     protected abstract ITaskStore Tasks { get; }
     protected abstract ITaskContentStore Content { get; }
+    protected abstract ITaskIntake Intake { get; }
+    /// <summary>A second intake over the same stores, as another silo of the cluster has.</summary>
+    protected abstract ITaskIntake OtherSilosIntake { get; }
     protected abstract IScheduleStore Schedules { get; }
     protected abstract IWebhookStore Webhooks { get; }
 
@@ -147,17 +150,6 @@ public abstract class StoreConformanceTests
     }
 
     [Fact]
-    public async Task IdempotencyKey_IsClaimedOnce_PerJob_UntilItLapses()
-    {
-        var job = UniqueJob();
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t1", s_now, s_now.AddHours(-24)));
-        Assert.Equal("t1", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t2", s_now.AddHours(1), s_now.AddHours(-23)));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(UniqueJob(), "k", "t3", s_now, s_now.AddHours(-24)));
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t4", s_now.AddHours(25), s_now.AddHours(1)));
-        Assert.Equal("t4", await Tasks.ClaimIdempotencyKeyAsync(job, "k", "t5", s_now.AddHours(26), s_now.AddHours(2)));
-    }
-
-    [Fact]
     public async Task FindExpired_TakesFinishedTasksBeforeTheirJobsCutoff_AndNothingElse()
     {
         var job = UniqueJob();
@@ -188,8 +180,9 @@ public abstract class StoreConformanceTests
     public async Task DeleteFinished_RemovesFinishedRecordsAndTheirIdempotencyKeys_AndLeavesUnfinishedOnes()
     {
         var job = UniqueJob();
-        var done = await InsertFinishedAsync(NewTask(job) with { IdempotencyKey = "k1" }, TaskRunStatus.Succeeded, s_now);
-        await Tasks.ClaimIdempotencyKeyAsync(job, "k1", done.Id, s_now, s_now.AddHours(-24));
+        var claimed = await Intake.AddAsync(Incoming(job, "k1"));
+        var done = claimed.Task with { Status = TaskRunStatus.Succeeded, FinishedAt = s_now, Attempt = 1 };
+        await Tasks.UpdateAsync(done);
         var queued = NewTask(job);
         await Tasks.InsertAsync([queued]);
 
@@ -201,7 +194,7 @@ public abstract class StoreConformanceTests
         Assert.Equal(1, (await Tasks.CountByStatusAsync(job))[TaskRunStatus.Queued]);
         Assert.Equal(0, (await Tasks.CountByStatusAsync(job))[TaskRunStatus.Succeeded]);
         // The key is free again: a new task may claim it.
-        Assert.Null(await Tasks.ClaimIdempotencyKeyAsync(job, "k1", "t2", s_now, s_now.AddHours(-24)));
+        Assert.False((await Intake.AddAsync(Incoming(job, "k1"))).Existing);
         Assert.Empty(await Tasks.DeleteFinishedAsync([done.Id]));
     }
 
@@ -212,15 +205,15 @@ public abstract class StoreConformanceTests
         var far = s_now.AddYears(-50); // older than any key another test claims
         for (var i = 0; i < 3; i++)
         {
-            await Tasks.ClaimIdempotencyKeyAsync(job, $"old{i}", $"t{i}", far, far.AddHours(-24));
+            await Intake.AddAsync(Incoming(job, $"old{i}", at: far));
         }
 
-        await Tasks.ClaimIdempotencyKeyAsync(job, "new", "tn", s_now, s_now.AddHours(-24));
+        var held = await Intake.AddAsync(Incoming(job, "new"));
 
         Assert.Equal(2, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
         Assert.Equal(1, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
         Assert.Equal(0, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
-        Assert.Equal("tn", await Tasks.ClaimIdempotencyKeyAsync(job, "new", "tx", s_now, s_now.AddHours(-24)));
+        Assert.Equal(held.Task.Id, (await Intake.AddAsync(Incoming(job, "new"))).Task.Id);
     }
 
     [Fact]
@@ -252,10 +245,10 @@ public abstract class StoreConformanceTests
 
         Assert.Null(await Content.GetPayloadAsync(id));
         Assert.Null(await Content.GetResultAsync(id));
-        Assert.Empty((await Content.ReadLogAsync(id, 0)).Chunks);
+        Assert.Empty((await Content.ReadLogAsync(id, 0, AllBytes)).Chunks);
         Assert.NotNull(await Content.GetPayloadAsync(kept));
         Assert.NotNull(await Content.GetResultAsync(kept));
-        Assert.Single((await Content.ReadLogAsync(kept, 0)).Chunks);
+        Assert.Single((await Content.ReadLogAsync(kept, 0, AllBytes)).Chunks);
     }
 
     /// <summary>Inserts a task queued, then writes it finished as its grain would.</summary>
@@ -382,30 +375,102 @@ public abstract class StoreConformanceTests
         await Content.PutResultAsync(id, "r"u8.ToArray());
         Assert.Equal("r", Encoding.UTF8.GetString((await Content.GetResultAsync(id))!.Value.Span));
 
-        var (empty, start) = await Content.ReadLogAsync(id, 0);
+        var (empty, start) = await Content.ReadLogAsync(id, 0, AllBytes);
         Assert.Empty(empty);
         var waiting = Content.WaitForLogAsync(id, start, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray()), new(1, LogStream.Stderr, "b"u8.ToArray())]);
         await Wait.ForAsync(waiting, "the log waiter to wake on the appended chunks");
-        var (first, next) = await Content.ReadLogAsync(id, start);
+        var (first, next) = await Content.ReadLogAsync(id, start, AllBytes);
         await Content.AppendLogAsync(id, [new(2, LogStream.System, "c"u8.ToArray())]);
-        var (second, _) = await Content.ReadLogAsync(id, next);
-        var (all, _) = await Content.ReadLogAsync(id, 0);
+        var (second, _) = await Content.ReadLogAsync(id, next, AllBytes);
+        var (all, _) = await Content.ReadLogAsync(id, 0, AllBytes);
 
         Assert.Equal(["a", "b"], first.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
         Assert.Equal([LogStream.Stdout, LogStream.Stderr], first.Select(c => c.Stream));
         Assert.Equal([(2, LogStream.System, "c")], second.Select(c => (c.Attempt, c.Stream, Encoding.UTF8.GetString(c.Data.Span))));
         Assert.Equal("abc", string.Concat(all.Select(c => Encoding.UTF8.GetString(c.Data.Span))));
-        Assert.Empty((await Content.ReadLogAsync(other, 0)).Chunks);
+        Assert.Empty((await Content.ReadLogAsync(other, 0, AllBytes)).Chunks);
+    }
+
+    private const int AllBytes = 1 << 20;
+
+    [Fact]
+    public async Task ReadLog_ComesInBoundedPages_InOrder_AndAnOversizedChunkAlone()
+    {
+        var id = TaskIds.New(s_now);
+        var chunks = Enumerable.Range(0, 10).Select(i => new LogChunk(1, LogStream.Stdout, Enumerable.Repeat((byte)('a' + i), 1000).ToArray())).ToList();
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stderr, new byte[5000])]);
+        await Content.AppendLogAsync(id, chunks);
+
+        var pages = new List<int>();
+        var text = new StringBuilder();
+        long position = 0;
+        while (true)
+        {
+            var (page, next) = await Content.ReadLogAsync(id, position, 2500);
+            if (page.Count == 0)
+            {
+                Assert.Equal(position, next);
+                break;
+            }
+
+            pages.Add(page.Count);
+            text.Append(string.Concat(page.Select(c => Encoding.ASCII.GetString(c.Data.Span))));
+            position = next;
+        }
+
+        // Chunks while the bytes before each stay under 2500: the 5000-byte one on a page of its own, then three of 1000.
+        Assert.Equal([1, 3, 3, 3, 1], pages);
+        Assert.Equal(new string('\0', 5000) + string.Concat(chunks.Select(c => Encoding.ASCII.GetString(c.Data.Span))), text.ToString());
+    }
+
+    [Fact]
+    public async Task WaitForLog_WakesEveryWaiter_OnGrowth_AndACancelledWaiterIsCancelled()
+    {
+        var id = TaskIds.New(s_now);
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "a"u8.ToArray())]);
+        var (_, position) = await Content.ReadLogAsync(id, 0, AllBytes);
+        await Wait.ForAsync(Content.WaitForLogAsync(id, 0, CancellationToken.None), "a waiter behind the end of the log to wake at once");
+
+        using var cancelled = new CancellationTokenSource();
+        var gone = Content.WaitForLogAsync(id, position, cancelled.Token);
+        var waiters = Enumerable.Range(0, 50).Select(_ => Content.WaitForLogAsync(id, position, CancellationToken.None)).ToList();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Wait.ForAsync(gone, "a cancelled waiter to end"));
+        Assert.DoesNotContain(waiters, w => w.IsCompleted);
+
+        await Content.AppendLogAsync(id, [new(1, LogStream.Stdout, "b"u8.ToArray())]);
+        await Wait.ForAsync(Task.WhenAll(waiters), "all 50 waiters to wake on one append");
+    }
+
+    [Fact]
+    public async Task CountQueued_CountsTheJobsQueuedTasksOnly()
+    {
+        var job = UniqueJob();
+        var queued = NewTask(job);
+        await Tasks.InsertAsync([queued, NewTask(job), NewTask(job, TaskRunStatus.Running), NewTask(job, TaskRunStatus.Succeeded), NewTask(UniqueJob())]);
+        Assert.Equal(2, await Tasks.CountQueuedAsync(job));
+
+        await Tasks.UpdateAsync(queued with { Status = TaskRunStatus.Running });
+        Assert.Equal(1, await Tasks.CountQueuedAsync(job));
+        Assert.Equal(0, await Tasks.CountQueuedAsync(UniqueJob()));
     }
 }
 
 public sealed class MemoryStoreConformanceTests : StoreConformanceTests
 {
+    public MemoryStoreConformanceTests()
+    {
+        Intake = MemoryTaskIntake.Over(Tasks, Content);
+        OtherSilosIntake = MemoryTaskIntake.Over(Tasks, Content);
+    }
+
     protected override IJobStore Jobs { get; } = new MemoryJobStore();
     protected override ITaskStore Tasks { get; } = new MemoryTaskStore();
     protected override ITaskContentStore Content { get; } = new MemoryTaskContentStore();
+    protected override ITaskIntake Intake { get; }
+    protected override ITaskIntake OtherSilosIntake { get; }
     protected override IScheduleStore Schedules { get; } = new MemoryScheduleStore();
     protected override IWebhookStore Webhooks { get; } = new MemoryWebhookStore();
 }
@@ -415,6 +480,30 @@ public sealed class PostgresStoreConformanceTests(TestDatabase db) : StoreConfor
     protected override IJobStore Jobs { get; } = new PostgresJobStore(db.DataSource);
     protected override ITaskStore Tasks { get; } = new PostgresTaskStore(db.DataSource);
     protected override ITaskContentStore Content { get; } = new PostgresTaskContentStore(db.DataSource);
+    protected override ITaskIntake Intake { get; } = new PostgresTaskIntake(db.DataSource);
+    protected override ITaskIntake OtherSilosIntake { get; } = new PostgresTaskIntake(db.DataSource);
     protected override IScheduleStore Schedules { get; } = new PostgresScheduleStore(db.DataSource);
     protected override IWebhookStore Webhooks { get; } = new PostgresWebhookStore(db.DataSource);
+
+    [Fact]
+    public async Task Intake_TakesOverAClaim_WhoseTaskWasNeverStored()
+    {
+        // Earlier versions claimed a key before storing its task; a request that died in between left the claim alone.
+        var job = "job-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var orphan = db.DataSource.CreateCommand(
+            "INSERT INTO stevedore_idempotency (job, key, task_id, claimed_at) VALUES ($1, 'k', $2, now())"))
+        {
+            orphan.Parameters.AddWithValue(job);
+            orphan.Parameters.AddWithValue(TaskIds.New(DateTimeOffset.UtcNow));
+            await orphan.ExecuteNonQueryAsync();
+        }
+
+        var incoming = Incoming(job, "k", at: DateTimeOffset.UtcNow);
+        var added = await Intake.AddAsync(incoming);
+        var repeat = await Intake.AddAsync(Incoming(job, "k", at: DateTimeOffset.UtcNow));
+
+        Assert.Equal((incoming.Record.Id, false), (added.Task.Id, added.Existing));
+        Assert.NotNull(await Tasks.GetAsync(incoming.Record.Id));
+        Assert.Equal((incoming.Record.Id, true), (repeat.Task.Id, repeat.Existing));
+    }
 }
