@@ -119,3 +119,15 @@ public interface IWorkerObserver : IGrainObserver
     [Alias("WorkAvailable"), OneWay] Task WorkAvailable(int partition);
     [Alias("Cancel"), OneWay] Task CancelTask(string taskId);
 }
+
+/// <summary>
+/// The janitor (key 0, so one activation in the cluster). An Orleans reminder wakes it every
+/// <c>Stevedore:Retention:SweepInterval</c>; it then deletes finished tasks past their retention one small batch per
+/// grain-timer tick until none is left, so neither the reminder nor any enqueue waits behind a long sweep.
+/// </summary>
+[Alias("stevedore.IJanitorGrain")]
+public interface IJanitorGrain : IGrainWithIntegerKey
+{
+    /// <summary>Registers the sweep reminder (or updates its period). Idempotent: every silo calls it when it starts.</summary>
+    [Alias("Start")] Task StartAsync();
+}

@@ -99,6 +99,8 @@ public sealed record TaskRecord
     [Id(22)] public IReadOnlyDictionary<string, string> Environment { get; init; } = NoLabels;
     /// <summary>Attempts whose worker vanished without a word (their lease lapsed); past a few the task fails.</summary>
     [Id(23)] public int LapsedLeases { get; init; }
+    /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
+    [Id(24)] public string? TraceParent { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
@@ -129,6 +131,8 @@ public sealed record RunAssignment
     [Id(3)] public int TimeoutSeconds { get; init; }
     /// <summary>The task's own variables (<see cref="TaskRecord.Environment"/>).</summary>
     [Id(4)] public IReadOnlyDictionary<string, string> Environment { get; init; } = TaskRecord.NoLabels;
+    /// <summary>The task's <see cref="TaskRecord.TraceParent"/>: the run continues its trace.</summary>
+    [Id(5)] public string? TraceParent { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>

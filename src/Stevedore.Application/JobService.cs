@@ -7,6 +7,9 @@ namespace Stevedore.Application;
 
 public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, long> Counts, int RunningNow, long QueuedNow);
 
+/// <summary>A job with its task counts per status.</summary>
+public sealed record JobOverview(JobInfo Job, IReadOnlyDictionary<TaskRunStatus, long> Counts);
+
 /// <summary>
 /// Jobs, as every front end (HTTP, gRPC, CLI) sees them. A change (PUT, pause, resume, delete) answers only once
 /// every queue partition has fenced the old definition, so no task starts with it afterwards.
@@ -46,6 +49,15 @@ public sealed class JobService(
     }
 
     public Task<IReadOnlyList<JobInfo>> ListAsync(CancellationToken cancellationToken = default) => jobs.ListAsync(cancellationToken);
+
+    /// <summary>Every job with its task counts per status, in two store reads whatever the number of jobs.</summary>
+    public async Task<IReadOnlyList<JobOverview>> OverviewAsync(CancellationToken cancellationToken = default)
+    {
+        var all = await jobs.ListAsync(cancellationToken);
+        var counts = await tasks.CountAllByStatusAsync(cancellationToken);
+        var none = Enum.GetValues<TaskRunStatus>().ToDictionary(s => s, _ => 0L);
+        return all.Select(j => new JobOverview(j, counts.TryGetValue(j.Name, out var c) ? c : none)).ToList();
+    }
 
     /// <summary>
     /// Deletes the job, fences it in every partition, then deletes its schedules and webhooks (also when the job was

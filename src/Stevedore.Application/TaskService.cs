@@ -2,10 +2,14 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Application;
 
 public sealed record EnqueueResult(TaskRecord Task, bool Existing);
+
+/// <summary>What a redrive did: tasks queued again, dead letters redriven before (within the idempotency window), and whether more remain.</summary>
+public sealed record RedriveResult(int Queued, int AlreadyRedriven, bool More);
 
 /// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
 public sealed partial class TaskService(
@@ -49,16 +53,18 @@ public sealed partial class TaskService(
             return full;
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, 1);
         AddedTask added;
         try
         {
-            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf));
+            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf, StevedoreTracing.ContextToKeep(span, draft.TraceParent)));
         }
         finally
         {
             Settle(job.Value!, 1);
         }
 
+        span?.SetTag("stevedore.task_id", added.Task.Id);
         if (added.Existing)
         {
             // A task with the same idempotency key was stored first.
@@ -66,6 +72,7 @@ public sealed partial class TaskService(
         }
 
         await QueueAsync([added.Task]);
+        StevedoreMetrics.Enqueued(added.Task.Job);
         return new EnqueueResult(added.Task, Existing: false);
     }
 
@@ -105,6 +112,7 @@ public sealed partial class TaskService(
             }
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, drafts.Count);
         var now = time.GetUtcNow();
         if (await AdmitAsync(job.Value!, drafts.Count) is { } full)
         {
@@ -114,7 +122,7 @@ public sealed partial class TaskService(
         IReadOnlyList<AddedTask> added;
         try
         {
-            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null)).ToList());
+            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null, StevedoreTracing.ContextToKeep(span, d.TraceParent))).ToList());
         }
         finally
         {
@@ -122,7 +130,9 @@ public sealed partial class TaskService(
         }
 
         // Those that answered with an existing task were stored and queued by the request that stored them.
-        await QueueAsync(added.Where(a => !a.Existing).Select(a => a.Task).ToList());
+        var fresh = added.Where(a => !a.Existing).Select(a => a.Task).ToList();
+        await QueueAsync(fresh);
+        StevedoreMetrics.Enqueued(jobName, fresh.Count);
         return added.Select(a => a.Task.Id).ToList();
     }
 
@@ -168,48 +178,6 @@ public sealed partial class TaskService(
         };
     }
 
-    /// <summary>A new task with the same job and payload, pointing back at the original.</summary>
-    public async Task<AppResult<EnqueueResult>> RetryAsync(string id)
-    {
-        var original = await GetAsync(id);
-        if (!original.Ok)
-        {
-            return original.Error!;
-        }
-
-        var task = original.Value!;
-        if (!task.Status.IsTerminal())
-        {
-            return AppError.Conflict($"Task {id} is still {task.Status.ToWire()}; retry it once it has finished, or cancel it first.");
-        }
-
-        var payload = await content.GetPayloadAsync(id) ?? ReadOnlyMemory<byte>.Empty;
-        return await EnqueueAsync(task.Job, new TaskDraft
-        {
-            Payload = payload,
-            Priority = task.Priority,
-            TimeoutSeconds = task.TimeoutSeconds,
-            Labels = task.Labels,
-            Environment = task.Environment,
-        }, retryOf: id);
-    }
-
-    public async Task<AppResult<ReadOnlyMemory<byte>>> GetResultAsync(string id)
-    {
-        var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error!;
-        }
-
-        var result = await content.GetResultAsync(id);
-        return result is { } bytes
-            ? bytes
-            : AppError.NotFound(task.Value!.Status.IsTerminal()
-                ? $"Task {id} wrote no result (a job writes one to the file named by STEVEDORE_RESULT_FILE)."
-                : $"Task {id} is {task.Value!.Status.ToWire()}; its result is there once it has finished, if it writes one.");
-    }
-
     /// <summary>
     /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>, a
     /// page at a time; with <paramref name="follow"/>, keeps writing until the task has ended (see <see cref="TaskLogReader"/>).
@@ -248,7 +216,7 @@ public sealed partial class TaskService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} stored tasks did not reach queue partition {Partition}; it picks them up when it next reconciles with the task store.")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception ex, int count, int partition);
 
-    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf, string? traceParent)
     {
         var id = TaskIds.New(now);
         var record = new TaskRecord
@@ -267,6 +235,7 @@ public sealed partial class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            TraceParent = traceParent,
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return new NewTask(record, draft.Payload, now - _options.IdempotencyWindow);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -13,7 +14,7 @@ namespace Stevedore.Grains;
 /// </summary>
 [HashBasedPlacement] // spread partitions over the silos by key, not wherever the first caller happens to be
 public sealed partial class QueuePartitionGrain(
-    ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+    ITaskStore tasks, IOptions<QueueOptions> options, IOptions<MetricsOptions> metrics, TimeProvider time, ILogger<QueuePartitionGrain> logger)
     : Grain, IQueuePartitionGrain
 {
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
@@ -27,6 +28,8 @@ public sealed partial class QueuePartitionGrain(
     private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
+    // Jobs this activation has held tasks of: shown with depth 0 once their tasks are gone.
+    private readonly HashSet<string> _jobsSeen = new(StringComparer.Ordinal);
     // The task store has been compared with this partition up to here (the store's clock).
     private DateTimeOffset _reconciledUntil;
 
@@ -42,10 +45,13 @@ public sealed partial class QueuePartitionGrain(
         }
 
         // Inserts still open as the partition read are found by the first reconciliation.
-        var interval = options.Value.ReconcileInterval;
-        _reconciledUntil = loaded.Until - interval;
-        this.RegisterGrainTimer(ReconcileAsync, interval, interval);
+        var reconcile = options.Value.ReconcileInterval;
+        _reconciledUntil = loaded.Until - reconcile;
+        this.RegisterGrainTimer(ReconcileAsync, reconcile, reconcile);
         ArmDueTimer();
+        var sample = metrics.Value.QueueSampleInterval;
+        PublishDepths();
+        this.RegisterGrainTimer(_ => { PublishDepths(); return Task.CompletedTask; }, sample, sample);
     }
 
     /// <summary>
@@ -76,6 +82,22 @@ public sealed partial class QueuePartitionGrain(
         ArmDueTimer();
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        StevedoreMetrics.PublishQueue(this, null);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Hands this partition's per-job depth and oldest wait to the gauges (read when /metrics is scraped).</summary>
+    private void PublishDepths()
+    {
+        var depths = _queue.Depths(time.GetUtcNow());
+        _jobsSeen.UnionWith(depths.Keys);
+        StevedoreMetrics.PublishQueue(this, _jobsSeen
+            .Select(job => depths.TryGetValue(job, out var d) ? new StevedoreMetrics.QueueDepth(job, d.Count, d.OldestReadySince) : new StevedoreMetrics.QueueDepth(job, 0, null))
+            .ToList());
+    }
+
     public Task EnqueueAsync(IReadOnlyList<QueueEntry> entries)
     {
         var now = time.GetUtcNow();
@@ -83,6 +105,7 @@ public sealed partial class QueuePartitionGrain(
         foreach (var entry in entries)
         {
             ready |= _queue.Add(entry, now);
+            _jobsSeen.Add(entry.Job);
         }
 
         if (ready)

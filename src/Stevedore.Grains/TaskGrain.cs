@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -54,17 +55,21 @@ public sealed partial class TaskGrain(
         }
 
         var now = time.GetUtcNow();
+        var readySince = TaskTimes.ReadySince(_task);
         var started = TaskTransitions.Start(_task, node, job, now)!;
         await SaveAsync(started, now + options.Value.LeaseDuration);
         // Only now may the partition forget the lease: had the save failed, it offers the task again.
         _ = partition.ConfirmAsync(started.Id);
         _runningJob = job;
+        StevedoreMetrics.Started(job.Name, now - readySince);
+        StevedoreTracing.RecordQueued(started, readySince, now, node);
         return new RunAssignment
         {
             TaskId = started.Id,
             Job = job,
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+            TraceParent = started.TraceParent,
             Environment = started.Environment,
         };
     }
@@ -76,6 +81,7 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        using var span = StevedoreTracing.StartStep("complete", _task);
         var job = _runningJob?.Version == _task.JobVersion ? _runningJob : await GrainFactory.Job(_task.Job).GetAsync();
         var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
         if (finished is null)
@@ -94,6 +100,17 @@ public sealed partial class TaskGrain(
         }
 
         await SaveAsync(finished);
+        if (TaskTimes.EndedAttempt(finished, attempt) is { } ended)
+        {
+            StevedoreMetrics.AttemptEnded(finished.Job, ended.Status, ended.FinishedAt!.Value - ended.StartedAt);
+        }
+
+        if (outcome.WorkerLost)
+        {
+            StevedoreMetrics.WorkerLost(finished.Job);
+        }
+
+        StevedoreTracing.Outcome(span, finished.Status, finished.Error);
         await AfterAttemptAsync(finished);
         return finished;
     }
@@ -159,6 +176,7 @@ public sealed partial class TaskGrain(
         }
 
         LogLeaseLapsed(logger, _task.Id, attempt, _task.Node);
+        StevedoreMetrics.LeaseExpired(_task.Job);
         await CompleteAsync(attempt, new RunOutcome
         {
             Status = TaskRunStatus.Failed,
@@ -171,6 +189,11 @@ public sealed partial class TaskGrain(
     private async Task SaveAsync(TaskRecord task, DateTimeOffset? leaseUntil = null)
     {
         await tasks.UpdateAsync(task, leaseUntil);
+        if (task.Status.IsTerminal() && _task?.Status.IsTerminal() != true)
+        {
+            StevedoreMetrics.Finished(task.Job, task.Status);
+        }
+
         _task = task;
         events.Publish(task.Id);
         if (task.Status.IsTerminal())

@@ -39,6 +39,27 @@ public interface ITaskStore
 
     /// <summary>Ids of a job's tasks that are running, to rebuild its run slots.</summary>
     Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default);
+
+    /// <summary>Task counts per status of every job that has tasks (deleted jobs included while their tasks remain).</summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Ids of up to <paramref name="max"/> tasks that finished before their job's cutoff.</summary>
+    Task<IReadOnlyList<string>> FindExpiredAsync(RetentionCutoffs cutoffs, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes the records of finished tasks, and the idempotency keys that point at them. Tasks that are not finished
+    /// (or are being written right now) are left alone. Returns the ids deleted.
+    /// </summary>
+    Task<IReadOnlyList<string>> DeleteFinishedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes up to <paramref name="max"/> idempotency keys claimed before <paramref name="claimedBefore"/>; returns how many.</summary>
+    Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Finished tasks older than these go: a cutoff per job that has its own retention, the default for every other job.</summary>
+public sealed record RetentionCutoffs(DateTimeOffset Default, IReadOnlyDictionary<string, DateTimeOffset> PerJob)
+{
+    public DateTimeOffset For(string job) => PerJob.TryGetValue(job, out var cutoff) ? cutoff : Default;
 }
 
 public sealed record TaskQuery

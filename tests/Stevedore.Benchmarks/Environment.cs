@@ -110,11 +110,31 @@ public static class BenchEnvironment
         return Environment.WorkingSet;
     }
 
+    // Below the kernel's ephemeral range (32768 and up) and apart from the tests' range (12000-22000): a port the kernel
+    // handed out for a moment can be handed to any outgoing connection again before the host binds it.
+    private const int FirstPort = 23000;
+    private const int LastPort = 27999;
+    private static int s_nextPort = FirstPort + Random.Shared.Next(LastPort - FirstPort);
+
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var tries = 0; tries <= LastPort - FirstPort; tries++)
+        {
+            var port = s_nextPort;
+            s_nextPort = port == LastPort ? FirstPort : port + 1;
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: the next one.
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {FirstPort} and {LastPort}.");
     }
 
     private static string FindRoot()

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Stevedore.IntegrationTests;
 
@@ -61,6 +63,7 @@ public class AuthTests(TokenServer server) : IClassFixture<TokenServer>
     [InlineData("/v1/tasks/" + AnyTask + "/log")]
     [InlineData("/v1/tasks/" + AnyTask + "/result")]
     [InlineData("/dashboard/")]
+    [InlineData("/metrics")]
     public async Task MissingToken_Is401(string path)
     {
         var response = await server.Http.GetAsync(path);
@@ -106,6 +109,35 @@ public class AuthTests(TokenServer server) : IClassFixture<TokenServer>
         var only = Assert.Single(tasks.GetProperty("items").EnumerateArray());
         Assert.Equal(task, only.GetProperty("id").GetString());
         Assert.Equal("queued", only.GetProperty("status").GetString());
+    }
+
+    /// <summary>
+    /// Every endpoint the app really maps under /v1 — read from its routing, so a new route cannot slip past — refuses
+    /// a call without the token. The one exception is a webhook delivery, which carries its hook's own secret.
+    /// </summary>
+    [Fact]
+    public async Task EveryMappedV1Endpoint_WithoutTheToken_Is401()
+    {
+        var routes = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/v1", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Route: e.RoutePattern.RawText!)))
+            .Where(r => !(r.Method == "POST" && r.Route == "/v1/hooks/{id}"))
+            .Distinct()
+            .ToList();
+        Assert.True(routes.Count >= 20, $"expected the whole API under /v1, found {routes.Count} routes");
+
+        var open = new List<string>();
+        foreach (var (method, route) in routes)
+        {
+            var path = System.Text.RegularExpressions.Regex.Replace(route, "{[^}]+}", AnyTask);
+            var response = await SendAsync(new HttpMethod(method), path, token: null, body: "{}");
+            if (response.StatusCode != HttpStatusCode.Unauthorized)
+            {
+                open.Add($"{method} {route} → {(int)response.StatusCode}");
+            }
+        }
+
+        Assert.True(open.Count == 0, "answered without the token: " + string.Join("; ", open));
     }
 
     [Fact]

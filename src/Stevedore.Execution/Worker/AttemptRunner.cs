@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
@@ -27,6 +28,7 @@ internal sealed partial class AttemptRunner(
             return;
         }
 
+        using var span = StevedoreTracing.StartRun(assignment, node);
         var payload = await content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
         var log = new TaskLogWriter(content, leased.TaskId, assignment.Attempt, options.LogCapBytes);
         if (assignment.Attempt > 1)
@@ -44,6 +46,7 @@ internal sealed partial class AttemptRunner(
             Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
             Node = node,
             Payload = payload,
+            TraceParent = StevedoreTracing.ForContainer(span, assignment.TraceParent),
             TaskEnvironment = assignment.Environment,
         };
 
@@ -75,6 +78,7 @@ internal sealed partial class AttemptRunner(
             WorkerLost = lost,
         };
         await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
+        StevedoreTracing.Outcome(span, exit.Status, exit.Error);
     }
 
     /// <summary>

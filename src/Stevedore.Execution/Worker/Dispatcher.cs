@@ -31,6 +31,9 @@ internal sealed partial class Dispatcher
         _free = slots;
     }
 
+    /// <summary>Slots not taken by a leased task now.</summary>
+    public int FreeSlots => Volatile.Read(ref _free);
+
     public void WorkAvailable(int partition)
     {
         if ((uint)partition < (uint)_pending.Length)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
@@ -90,6 +91,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
 
         _dispatcher.AllPending();
+        using var slots = StevedoreMetrics.ObserveSlots(Node, () => _options.Slots - _dispatcher.FreeSlots, _options.Slots);
 
         using var dispatch = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopDispatch.Token);
         using var loops = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopLoops.Token);

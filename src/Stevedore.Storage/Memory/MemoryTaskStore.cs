@@ -164,4 +164,61 @@ public sealed class MemoryTaskStore(TimeProvider? time = null) : ITaskStore
             .Where(t => t.Job == job && t.Status == TaskRunStatus.Running)
             .Select(t => t.Id)
             .ToList());
+
+
+    public Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>>(_counts
+            .Select(kv => (kv.Key, Counts: s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref kv.Value[(int)s]))))
+            .Where(j => j.Counts.Values.Any(c => c > 0))
+            .ToDictionary(j => j.Key, j => (IReadOnlyDictionary<TaskRunStatus, long>)j.Counts, StringComparer.Ordinal));
+
+    public Task<IReadOnlyList<string>> FindExpiredAsync(RetentionCutoffs cutoffs, int max, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>(_tasks.Values
+            .Where(t => t.Status.IsTerminal() && t.FinishedAt < cutoffs.For(t.Job))
+            .Take(max)
+            .Select(t => t.Id)
+            .ToList());
+
+    public Task<IReadOnlyList<string>> DeleteFinishedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    {
+        var deleted = new List<string>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (!_tasks.TryGetValue(id, out var task) || !task.Status.IsTerminal() || !_tasks.TryRemove(new(id, task)))
+            {
+                continue; // gone already, not finished, or written right now
+            }
+
+            deleted.Add(id);
+            Count(task.Job, task.Status, -1);
+            _leases.TryRemove(id, out _);
+            if (task.IdempotencyKey is { } key)
+            {
+                lock (ClaimLock)
+                {
+                    if (Claims.TryGetValue((task.Job, key), out var held) && held.TaskId == id)
+                    {
+                        Claims.Remove((task.Job, key));
+                    }
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(deleted);
+    }
+
+    public Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default)
+    {
+        var removed = 0;
+        lock (ClaimLock)
+        {
+            foreach (var key in Claims.Where(c => c.Value.At < claimedBefore).Take(max).Select(c => c.Key).ToList())
+            {
+                Claims.Remove(key);
+                removed++;
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
 }

@@ -110,6 +110,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             services.AddSingleton<GrainCallLog>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<GrainCallLog>());
             siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.UseInMemoryReminderService();
             siloBuilder.AddIncomingGrainCallFilter<UndeliverableFilter>();
             services.AddStevedore(config);
         }
