@@ -23,6 +23,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Installs Debian's Chromium for the browser tests (driven by Playwright, which never downloads a browser here).
+ensure_chromium() {
+  if [ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ]; then return 0; fi
+  apt_install chromium
+}
+
 # Starts Docker Engine unless one answers already.
 ensure_docker() {
   if docker version >/dev/null 2>&1; then return 0; fi

@@ -51,8 +51,25 @@ public interface IQueuePartitionGrain : IGrainWithIntegerKey
 
     [Alias("Subscribe")] Task SubscribeAsync(string node, IWorkerObserver observer);
 
-    /// <summary>A leased task reached its task grain: the partition forgets it.</summary>
+    /// <summary>A leased task's start was recorded, or it cannot start at all: the partition forgets the lease.</summary>
     [Alias("Confirm"), OneWay] Task ConfirmAsync(string taskId);
+
+    /// <summary>
+    /// Asked by a leased task's grain before it records the start: true when <paramref name="leasedWith"/> is still
+    /// the job's current definition — not changed, paused or deleted since (see <see cref="FenceAsync"/>). When
+    /// false the task must not start; its grain gives the lease back with <see cref="ReturnAsync"/>.
+    /// </summary>
+    [Alias("AdmitStart")] Task<bool> AdmitStartAsync(string taskId, JobInfo leasedWith);
+
+    /// <summary>A lease that was not admitted: the task goes back into the queue, to be leased with the current job.</summary>
+    [Alias("Return"), OneWay] Task ReturnAsync(string taskId);
+
+    /// <summary>
+    /// The job changed; <paramref name="job"/> is its new state, null when it was deleted. The partition drops its
+    /// pass for the job and admits no start leased with an older state. Returns the tasks of the job it admitted
+    /// before whose start is not recorded yet: once their grains answer, no task starts with the old state.
+    /// </summary>
+    [Alias("Fence")] Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job);
 }
 
 /// <summary>One run of a job (key: task id). Owns the lifecycle state machine.</summary>
@@ -101,4 +118,16 @@ public interface IWorkerObserver : IGrainObserver
 {
     [Alias("WorkAvailable"), OneWay] Task WorkAvailable(int partition);
     [Alias("Cancel"), OneWay] Task CancelTask(string taskId);
+}
+
+/// <summary>
+/// The janitor (key 0, so one activation in the cluster). An Orleans reminder wakes it every
+/// <c>Stevedore:Retention:SweepInterval</c>; it then deletes finished tasks past their retention one small batch per
+/// grain-timer tick until none is left, so neither the reminder nor any enqueue waits behind a long sweep.
+/// </summary>
+[Alias("stevedore.IJanitorGrain")]
+public interface IJanitorGrain : IGrainWithIntegerKey
+{
+    /// <summary>Registers the sweep reminder (or updates its period). Idempotent: every silo calls it when it starts.</summary>
+    [Alias("Start")] Task StartAsync();
 }

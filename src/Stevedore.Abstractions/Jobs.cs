@@ -24,7 +24,9 @@ public sealed record JobSpec
     [Id(9)] public double RetryBackoff { get; init; } = DefaultRetryBackoff;
     [Id(10)] public string Network { get; init; } = "bridge";
     [Id(11)] public int Priority { get; init; }
-    // Ids 12–19 and 22–29 are left to fields being added beside these at the same time; never renumber.
+    // Ids 13–19 and 22–29 are left to fields being added beside these at the same time; never renumber.
+    /// <summary>Days a finished task of this job is kept; null means <c>Stevedore:Retention:FinishedTasks</c>.</summary>
+    [Id(12)] public int? RetentionDays { get; init; }
     /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
     [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
@@ -52,6 +54,7 @@ public sealed record JobSpec
         && MaxConcurrency == other.MaxConcurrency && Retries == other.Retries
         && RetryDelaySeconds == other.RetryDelaySeconds && RetryBackoff == other.RetryBackoff
         && Network == other.Network && Priority == other.Priority
+        && RetentionDays == other.RetentionDays
         && Subscriptions.SequenceEqual(other.Subscriptions)
         && MaxQueued == other.MaxQueued
         && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;

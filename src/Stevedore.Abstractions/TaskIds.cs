@@ -36,6 +36,10 @@ public static class TaskIds
     public static bool IsValid(string? id) =>
         id is { Length: 32 } && id.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
+    /// <summary>When the task with this (valid) id was created, to the millisecond.</summary>
+    public static DateTimeOffset CreatedAt(string id) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(id.AsSpan(0, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture) >> 16);
+
     public static int PartitionOf(string id, int partitions) =>
         (int)(ulong.Parse(id.AsSpan(24, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture) % (ulong)partitions);
 }

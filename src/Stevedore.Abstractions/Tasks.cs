@@ -97,6 +97,10 @@ public sealed record TaskRecord
     /// <c>STEVEDORE_HOOK_*</c>); small and bounded (see <c>Validation.MaxTaskEnvironment</c>).
     /// </summary>
     [Id(22)] public IReadOnlyDictionary<string, string> Environment { get; init; } = NoLabels;
+    /// <summary>Attempts whose worker vanished without a word (their lease lapsed); past a few the task fails.</summary>
+    [Id(23)] public int LapsedLeases { get; init; }
+    /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
+    [Id(24)] public string? TraceParent { get; init; }
 }
 
 /// <summary>An entry of a queue partition: just enough to order and dispatch a task.</summary>
@@ -127,6 +131,8 @@ public sealed record RunAssignment
     [Id(3)] public int TimeoutSeconds { get; init; }
     /// <summary>The task's own variables (<see cref="TaskRecord.Environment"/>).</summary>
     [Id(4)] public IReadOnlyDictionary<string, string> Environment { get; init; } = TaskRecord.NoLabels;
+    /// <summary>The task's <see cref="TaskRecord.TraceParent"/>: the run continues its trace.</summary>
+    [Id(5)] public string? TraceParent { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>
@@ -138,6 +144,11 @@ public sealed record RunOutcome
     [Id(2)] public string? Error { get; init; }
     /// <summary>The worker could not see the attempt through (it shut down or died): run it again, not counted as a retry.</summary>
     [Id(3)] public bool WorkerLost { get; init; }
+    /// <summary>
+    /// Lost without a word: the worker stopped renewing the attempt's lease (its silo died). Unlike a worker that shut
+    /// down or a container engine that went away, this may be the task's own doing, so it counts toward a limit.
+    /// </summary>
+    [Id(4)] public bool LeaseLapsed { get; init; }
 }
 
 public enum CancelOutcome

@@ -15,6 +15,7 @@ public sealed record JobDraft
     public double? RetryBackoff { get; init; }
     public string? Network { get; init; }
     public long? Priority { get; init; }
+    public long? RetentionDays { get; init; }
     public IReadOnlyList<string>? Subscriptions { get; init; }
     public long? MaxQueued { get; init; }
     public IReadOnlyList<string>? Capabilities { get; init; }
@@ -32,6 +33,8 @@ public sealed record TaskDraft
     public long? TimeoutSeconds { get; init; }
     public string? IdempotencyKey { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>The caller's W3C <c>traceparent</c>, if it sent one (a malformed one is ignored).</summary>
+    public string? TraceParent { get; init; }
     /// <summary>Variables for the task's containers, set by triggers (a webhook's <c>STEVEDORE_HOOK_*</c>); callers of the task API cannot set it.</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }

@@ -1,12 +1,22 @@
+using Microsoft.Extensions.Options;
 using Stevedore.Application.Triggers;
+using Stevedore.Options;
 using Stevedore.Storage;
 
 namespace Stevedore.Application;
 
 public sealed record JobStats(string Job, IReadOnlyDictionary<TaskRunStatus, long> Counts, int RunningNow, long QueuedNow);
 
-/// <summary>Jobs, as every front end (HTTP, gRPC, CLI) sees them.</summary>
-public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore tasks, ScheduleService schedules, WebhookService webhooks)
+/// <summary>A job with its task counts per status.</summary>
+public sealed record JobOverview(JobInfo Job, IReadOnlyDictionary<TaskRunStatus, long> Counts);
+
+/// <summary>
+/// Jobs, as every front end (HTTP, gRPC, CLI) sees them. A change (PUT, pause, resume, delete) answers only once
+/// every queue partition has fenced the old definition, so no task starts with it afterwards.
+/// </summary>
+public sealed class JobService(
+    IGrainFactory grains, IJobStore jobs, ITaskStore tasks, ScheduleService schedules, WebhookService webhooks, IOptions<QueueOptions> options,
+    TimeProvider time)
 {
     public async Task<AppResult<PutJobResult>> PutAsync(string name, JobDraft draft)
     {
@@ -22,7 +32,9 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
             return AppError.Invalid(errors);
         }
 
-        return await grains.Job(name).PutAsync(spec);
+        var put = await grains.Job(name).PutAsync(spec);
+        await FenceAsync(name, put.Job);
+        return put;
     }
 
     public async Task<AppResult<JobInfo>> GetAsync(string name)
@@ -38,7 +50,19 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
 
     public Task<IReadOnlyList<JobInfo>> ListAsync(CancellationToken cancellationToken = default) => jobs.ListAsync(cancellationToken);
 
-    /// <summary>Deletes the job, then its schedules and webhooks (also when the job was gone: a retry cleans up after a crash).</summary>
+    /// <summary>Every job with its task counts per status, in two store reads whatever the number of jobs.</summary>
+    public async Task<IReadOnlyList<JobOverview>> OverviewAsync(CancellationToken cancellationToken = default)
+    {
+        var all = await jobs.ListAsync(cancellationToken);
+        var counts = await tasks.CountAllByStatusAsync(cancellationToken);
+        var none = Enum.GetValues<TaskRunStatus>().ToDictionary(s => s, _ => 0L);
+        return all.Select(j => new JobOverview(j, counts.TryGetValue(j.Name, out var c) ? c : none)).ToList();
+    }
+
+    /// <summary>
+    /// Deletes the job, fences it in every partition, then deletes its schedules and webhooks (also when the job was
+    /// gone: a retry cleans up after a crash or a failed fence).
+    /// </summary>
     public async Task<AppResult<bool>> DeleteAsync(string name)
     {
         if (Validation.CheckJobName(name) is not null)
@@ -47,6 +71,7 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
         }
 
         var existed = await grains.Job(name).DeleteAsync();
+        await FenceAsync(name, job: null);
         await schedules.DeleteForJobAsync(name);
         await webhooks.DeleteForJobAsync(name);
         return existed ? true : NotFound(name);
@@ -60,7 +85,35 @@ public sealed class JobService(IGrainFactory grains, IJobStore jobs, ITaskStore 
         }
 
         var job = await grains.Job(name).SetPausedAsync(paused);
-        return job is null ? NotFound(name) : job;
+        if (job is null)
+        {
+            return NotFound(name);
+        }
+
+        await FenceAsync(name, job);
+        return job;
+    }
+
+    /// <summary>
+    /// Tells every partition the job's new state (<paramref name="job"/>, null when deleted), then waits for the
+    /// starts they admitted with the old one to be recorded: a task grain answers only after its start in progress.
+    /// A partition whose silo just died is tried again, on the silo it moves to.
+    /// </summary>
+    private async Task FenceAsync(string name, JobInfo? job)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var admitted = await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.Partition(p).FenceAsync(name, job)));
+                await Task.WhenAll(admitted.SelectMany(ids => ids).Select(id => grains.GetGrain<ITaskGrain>(id).GetAsync()));
+                return;
+            }
+            catch (Exception ex) when (attempt < 3 && ex is not OperationCanceledException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time);
+            }
+        }
     }
 
     public async Task<AppResult<JobStats>> StatsAsync(string name, CancellationToken cancellationToken = default)

@@ -1,10 +1,15 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Application;
 
 public sealed record EnqueueResult(TaskRecord Task, bool Existing);
+
+/// <summary>What a redrive did: tasks queued again, dead letters redriven before (within the idempotency window), and whether more remain.</summary>
+public sealed record RedriveResult(int Queued, int AlreadyRedriven, bool More);
 
 /// <summary>Tasks, as every front end (HTTP, gRPC, CLI, triggers) sees them. Triggers only ever create tasks here.</summary>
 public sealed partial class TaskService(
@@ -15,7 +20,8 @@ public sealed partial class TaskService(
     ITaskEvents events,
     TaskLogReader logs,
     IOptions<QueueOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<TaskService> logger)
 {
     /// <summary>Retry-After of a refusal under maxQueued: the job grain counts its queue again at most once a second.</summary>
     public static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
@@ -47,23 +53,26 @@ public sealed partial class TaskService(
             return full;
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, 1);
         AddedTask added;
         try
         {
-            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf));
+            added = await intake.AddAsync(New(job.Value!, draft, time.GetUtcNow(), retryOf, StevedoreTracing.ContextToKeep(span, draft.TraceParent)));
         }
         finally
         {
             Settle(job.Value!, 1);
         }
 
+        span?.SetTag("stevedore.task_id", added.Task.Id);
         if (added.Existing)
         {
             // A task with the same idempotency key was stored first.
             return new EnqueueResult(added.Task, Existing: true);
         }
 
-        await grains.Partition(added.Task.Partition).EnqueueAsync([QueueEntry.For(added.Task)]);
+        await QueueAsync([added.Task]);
+        StevedoreMetrics.Enqueued(added.Task.Job);
         return new EnqueueResult(added.Task, Existing: false);
     }
 
@@ -103,6 +112,7 @@ public sealed partial class TaskService(
             }
         }
 
+        using var span = StevedoreTracing.StartEnqueue(jobName, drafts.Count);
         var now = time.GetUtcNow();
         if (await AdmitAsync(job.Value!, drafts.Count) is { } full)
         {
@@ -112,7 +122,7 @@ public sealed partial class TaskService(
         IReadOnlyList<AddedTask> added;
         try
         {
-            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null)).ToList());
+            added = await intake.AddManyAsync(drafts.Select(d => New(job.Value!, d, now, retryOf: null, StevedoreTracing.ContextToKeep(span, d.TraceParent))).ToList());
         }
         finally
         {
@@ -121,9 +131,8 @@ public sealed partial class TaskService(
 
         // Those that answered with an existing task were stored and queued by the request that stored them.
         var fresh = added.Where(a => !a.Existing).Select(a => a.Task).ToList();
-        await Task.WhenAll(fresh
-            .GroupBy(t => t.Partition)
-            .Select(g => grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList())));
+        await QueueAsync(fresh);
+        StevedoreMetrics.Enqueued(jobName, fresh.Count);
         return added.Select(a => a.Task.Id).ToList();
     }
 
@@ -169,48 +178,6 @@ public sealed partial class TaskService(
         };
     }
 
-    /// <summary>A new task with the same job and payload, pointing back at the original.</summary>
-    public async Task<AppResult<EnqueueResult>> RetryAsync(string id)
-    {
-        var original = await GetAsync(id);
-        if (!original.Ok)
-        {
-            return original.Error!;
-        }
-
-        var task = original.Value!;
-        if (!task.Status.IsTerminal())
-        {
-            return AppError.Conflict($"Task {id} is still {task.Status.ToWire()}; retry it once it has finished, or cancel it first.");
-        }
-
-        var payload = await content.GetPayloadAsync(id) ?? ReadOnlyMemory<byte>.Empty;
-        return await EnqueueAsync(task.Job, new TaskDraft
-        {
-            Payload = payload,
-            Priority = task.Priority,
-            TimeoutSeconds = task.TimeoutSeconds,
-            Labels = task.Labels,
-            Environment = task.Environment,
-        }, retryOf: id);
-    }
-
-    public async Task<AppResult<ReadOnlyMemory<byte>>> GetResultAsync(string id)
-    {
-        var task = await GetAsync(id);
-        if (!task.Ok)
-        {
-            return task.Error!;
-        }
-
-        var result = await content.GetResultAsync(id);
-        return result is { } bytes
-            ? bytes
-            : AppError.NotFound(task.Value!.Status.IsTerminal()
-                ? $"Task {id} wrote no result (a job writes one to the file named by STEVEDORE_RESULT_FILE)."
-                : $"Task {id} is {task.Value!.Status.ToWire()}; its result is there once it has finished, if it writes one.");
-    }
-
     /// <summary>
     /// Writes the task's log, stdout and stderr in the order written (or one of them), to <paramref name="write"/>, a
     /// page at a time; with <paramref name="follow"/>, keeps writing until the task has ended (see <see cref="TaskLogReader"/>).
@@ -222,7 +189,34 @@ public sealed partial class TaskService(
         return task.Ok ? await logs.ReadAsync(id, only, follow, write, cancellationToken) : task.Error;
     }
 
-    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf)
+    /// <summary>
+    /// Hands newly stored tasks to their queue partitions. They are stored, so they will run whatever happens here:
+    /// a partition that cannot be reached now finds them when it reconciles with the task store
+    /// (<see cref="QueueOptions.ReconcileInterval"/>), and the caller is told they were accepted — a refusal would
+    /// make it send them again, as duplicates.
+    /// </summary>
+    private async Task QueueAsync(List<TaskRecord> fresh)
+    {
+        var deliveries = fresh
+            .GroupBy(t => t.Partition)
+            .Select(async g =>
+            {
+                try
+                {
+                    await grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList());
+                }
+                catch (Exception ex)
+                {
+                    LogDeliveryFailed(logger, ex, g.Count(), g.Key);
+                }
+            });
+        await Task.WhenAll(deliveries);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} stored tasks did not reach queue partition {Partition}; it picks them up when it next reconciles with the task store.")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception ex, int count, int partition);
+
+    private NewTask New(JobInfo job, TaskDraft draft, DateTimeOffset now, string? retryOf, string? traceParent)
     {
         var id = TaskIds.New(now);
         var record = new TaskRecord
@@ -241,6 +235,7 @@ public sealed partial class TaskService(
             IdempotencyKey = draft.IdempotencyKey,
             Partition = TaskIds.PartitionOf(id, _options.Partitions),
             PayloadBytes = draft.Payload.Length,
+            TraceParent = traceParent,
             Environment = draft.Environment is { Count: > 0 } environment ? environment : TaskRecord.NoLabels,
         };
         return new NewTask(record, draft.Payload, now - _options.IdempotencyWindow);

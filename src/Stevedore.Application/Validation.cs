@@ -12,6 +12,7 @@ public static partial class Validation
     public const int MaxBatch = 1000;
     public const int MaxListLimit = 1000;
     public const int DefaultListLimit = 50;
+    public const int MaxRetentionDays = 3650;
     public const int MaxWaitSeconds = 300;
     public const int MaxTaskEnvironment = 24;
     public const int MaxTaskEnvironmentValue = 1024;
@@ -109,6 +110,7 @@ public static partial class Validation
         }
 
         Range(errors, "priority", draft.Priority, 0, 2, " (2 runs first)");
+        Range(errors, "retentionDays", draft.RetentionDays, 1, MaxRetentionDays, " (leave it out for Stevedore:Retention:FinishedTasks)");
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         Range(errors, "maxQueued", draft.MaxQueued, 0, MaxQueuedLimit, " (0 means unlimited)");
         var capabilities = ContainerFields(draft, errors);
@@ -131,6 +133,7 @@ public static partial class Validation
             RetryBackoff = draft.RetryBackoff ?? JobSpec.DefaultRetryBackoff,
             Network = draft.Network ?? "bridge",
             Priority = (int)(draft.Priority ?? 0),
+            RetentionDays = (int?)draft.RetentionDays,
             Subscriptions = draft.Subscriptions is { Count: > 0 } topics ? topics.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() : [],
             MaxQueued = (int)(draft.MaxQueued ?? 0),
             Capabilities = capabilities,

@@ -39,6 +39,8 @@ public sealed record ContainerRunRequest
     /// <summary>The worker node running it; containers carry it as a label so a restarted node can find its orphans.</summary>
     public string Node { get; init; } = "";
     public ReadOnlyMemory<byte> Payload { get; init; }
+    /// <summary>The W3C trace context the container continues, passed as <c>TRACEPARENT</c>.</summary>
+    public string? TraceParent { get; init; }
     /// <summary>The task's own variables, set by its trigger (a webhook's <c>STEVEDORE_HOOK_*</c>).</summary>
     public IReadOnlyDictionary<string, string> TaskEnvironment { get; init; } = TaskRecord.NoLabels;
 
@@ -60,6 +62,7 @@ public sealed record ContainerRunRequest
         $"STEVEDORE_ATTEMPT={Attempt}",
         $"STEVEDORE_PAYLOAD_FILE={PayloadPath}",
         $"STEVEDORE_RESULT_FILE={ResultPath}",
+        .. TraceParent is null ? Array.Empty<string>() : [$"TRACEPARENT={TraceParent}"],
     ];
 }
 

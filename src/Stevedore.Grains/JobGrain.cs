@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
@@ -9,9 +10,12 @@ namespace Stevedore.Grains;
 /// <c>maxConcurrency</c>, held cluster-wide because there is one activation per job) are rebuilt from the running
 /// tasks in the task store when it activates.
 /// </summary>
-public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time) : Grain, IJobGrain
+public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time, ILogger<JobGrain> logger)
+    : Grain, IJobGrain
 {
-    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    // Run slots taken, by task, with when each was taken.
+    private readonly Dictionary<string, DateTimeOffset> _running = new(StringComparer.Ordinal);
+    private IGrainTimer? _slotCheck;
     private readonly HashSet<int> _waitingPartitions = [];
     // Partitions holding a pass (see AcquireResult.Pass); told to drop it on any change.
     private readonly HashSet<int> _passHolders = [];
@@ -26,7 +30,7 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         _job = await jobs.GetAsync(Name, cancellationToken);
         if (_job is not null)
         {
-            _running.UnionWith(await tasks.LoadRunningAsync(Name, cancellationToken));
+            Hold(await tasks.LoadRunningAsync(Name, cancellationToken));
             // A previous activation (on a silo that died) may have left partitions waiting for a wake-up.
             for (var p = 0; p < options.Value.Partitions; p++)
             {
@@ -55,7 +59,7 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         if (job.Spec.MaxConcurrency > 0 && (_job?.Spec.MaxConcurrency ?? 0) == 0)
         {
             // Runs started on a pass were not counted: count what runs now before enforcing a limit.
-            _running.UnionWith(await tasks.LoadRunningAsync(Name));
+            Hold(await tasks.LoadRunningAsync(Name));
         }
 
         _job = job;
@@ -92,38 +96,81 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         return job;
     }
 
-    public Task<AcquireResult> TryAcquireAsync(string taskId, int partition)
+    public Task<AcquireResult> TryAcquireAsync(string taskId, int partition) => Task.FromResult(TryAcquire(taskId, partition));
+
+    private AcquireResult TryAcquire(string taskId, int partition)
     {
         if (_job is null)
         {
-            return Task.FromResult(new AcquireResult(AcquireOutcome.Missing, null));
+            return new AcquireResult(AcquireOutcome.Missing, null);
         }
 
-        if (_running.Contains(taskId))
+        if (_running.ContainsKey(taskId))
         {
-            return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job));
+            _running[taskId] = time.GetUtcNow(); // offered again: its start is still to come
+            return new AcquireResult(AcquireOutcome.Acquired, _job);
         }
 
         if (_job.Paused)
         {
             _waitingPartitions.Add(partition);
-            return Task.FromResult(new AcquireResult(AcquireOutcome.Paused, null));
+            return new AcquireResult(AcquireOutcome.Paused, null);
         }
 
         if (_job.Spec.MaxConcurrency > 0 && _running.Count >= _job.Spec.MaxConcurrency)
         {
             _waitingPartitions.Add(partition);
-            return Task.FromResult(new AcquireResult(AcquireOutcome.AtLimit, null));
+            _slotCheck ??= this.RegisterGrainTimer(CheckSlotsAsync, SlotCheckPeriod, SlotCheckPeriod);
+            return new AcquireResult(AcquireOutcome.AtLimit, null);
         }
 
         if (_job.Spec.MaxConcurrency == 0)
         {
             _passHolders.Add(partition);
-            return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job) { Pass = true });
+            return new AcquireResult(AcquireOutcome.Acquired, _job) { Pass = true };
         }
 
-        _running.Add(taskId);
-        return Task.FromResult(new AcquireResult(AcquireOutcome.Acquired, _job));
+        _running[taskId] = time.GetUtcNow();
+        return new AcquireResult(AcquireOutcome.Acquired, _job);
+    }
+
+    private TimeSpan SlotCheckPeriod => options.Value.LeaseConfirmTimeout * 3;
+
+    /// <summary>
+    /// While partitions wait for a slot: gives back slots whose task is not running and has not been offered for a
+    /// while — their release never came (the report was lost with a silo) — so no job stays at its limit forever.
+    /// </summary>
+    private async Task CheckSlotsAsync(CancellationToken cancellationToken)
+    {
+        if (_waitingPartitions.Count == 0 || _job is null)
+        {
+            _slotCheck?.Dispose();
+            _slotCheck = null;
+            return;
+        }
+
+        var running = (await tasks.LoadRunningAsync(Name, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var cutoff = time.GetUtcNow() - (options.Value.LeaseConfirmTimeout * 2);
+        var lost = _running.Where(kv => kv.Value < cutoff && !running.Contains(kv.Key)).Select(kv => kv.Key).ToList();
+        foreach (var taskId in lost)
+        {
+            LogSlotDropped(logger, Name, taskId);
+            _running.Remove(taskId);
+        }
+
+        if (lost.Count > 0)
+        {
+            WakeWaitingPartitions();
+        }
+    }
+
+    private void Hold(IEnumerable<string> running)
+    {
+        var now = time.GetUtcNow();
+        foreach (var taskId in running)
+        {
+            _running.TryAdd(taskId, now);
+        }
     }
 
     public Task ReleaseAsync(string taskId)
@@ -166,4 +213,7 @@ public sealed class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<QueueOpt
         _waitingPartitions.Clear();
         _passHolders.Clear();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: the run slot of task {TaskId} was never given back; it is free again.")]
+    private static partial void LogSlotDropped(ILogger logger, string job, string taskId);
 }

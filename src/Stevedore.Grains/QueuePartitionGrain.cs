@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -13,7 +14,7 @@ namespace Stevedore.Grains;
 /// </summary>
 [HashBasedPlacement] // spread partitions over the silos by key, not wherever the first caller happens to be
 public sealed partial class QueuePartitionGrain(
-    ITaskStore tasks, IOptions<QueueOptions> options, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+    ITaskStore tasks, IOptions<QueueOptions> options, IOptions<MetricsOptions> metrics, TimeProvider time, ILogger<QueuePartitionGrain> logger)
     : Grain, IQueuePartitionGrain
 {
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
@@ -22,22 +23,79 @@ public sealed partial class QueuePartitionGrain(
     private readonly Dictionary<string, JobInfo> _passes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
     // Leased tasks not yet confirmed by their task grain; a worker that died after leasing leaves them here.
-    private readonly Dictionary<string, DateTimeOffset> _inflight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (QueueEntry Entry, DateTimeOffset At)> _inflight = new(StringComparer.Ordinal);
+    private readonly JobFences _fences = new();
     private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
+    // Jobs this activation has held tasks of: shown with depth 0 once their tasks are gone.
+    private readonly HashSet<string> _jobsSeen = new(StringComparer.Ordinal);
+    // The task store has been compared with this partition up to here (the store's clock).
+    private DateTimeOffset _reconciledUntil;
 
     private int Partition => (int)this.GetPrimaryKeyLong();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var entry in await tasks.LoadQueuedAsync(Partition, cancellationToken))
+        var loaded = await tasks.LoadQueuedSinceAsync(Partition, DateTimeOffset.MinValue, TimeSpan.Zero, cancellationToken);
+        foreach (var entry in loaded.Entries)
         {
             _queue.Add(entry, now);
         }
 
+        // Inserts still open as the partition read are found by the first reconciliation.
+        var reconcile = options.Value.ReconcileInterval;
+        _reconciledUntil = loaded.Until - reconcile;
+        this.RegisterGrainTimer(ReconcileAsync, reconcile, reconcile);
         ArmDueTimer();
+        var sample = metrics.Value.QueueSampleInterval;
+        PublishDepths();
+        this.RegisterGrainTimer(_ => { PublishDepths(); return Task.CompletedTask; }, sample, sample);
+    }
+
+    /// <summary>
+    /// Adds the queued tasks that never reached this partition: stored, but the call that should have brought them
+    /// here failed (a failover, a timeout) or its caller died in between. Each task is looked at once, a little
+    /// after it became queued, so the cost follows the rate of tasks, not the length of the queue.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var window = await tasks.LoadQueuedSinceAsync(Partition, _reconciledUntil, options.Value.ReconcileInterval, cancellationToken);
+        var now = time.GetUtcNow();
+        var ready = false;
+        foreach (var entry in window.Entries)
+        {
+            if (!_queue.Contains(entry.TaskId) && !_inflight.ContainsKey(entry.TaskId))
+            {
+                LogReconciled(logger, entry.TaskId);
+                ready |= _queue.Add(entry, now);
+            }
+        }
+
+        _reconciledUntil = window.Until;
+        if (ready)
+        {
+            NotifyWorkers();
+        }
+
+        ArmDueTimer();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        StevedoreMetrics.PublishQueue(this, null);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Hands this partition's per-job depth and oldest wait to the gauges (read when /metrics is scraped).</summary>
+    private void PublishDepths()
+    {
+        var depths = _queue.Depths(time.GetUtcNow());
+        _jobsSeen.UnionWith(depths.Keys);
+        StevedoreMetrics.PublishQueue(this, _jobsSeen
+            .Select(job => depths.TryGetValue(job, out var d) ? new StevedoreMetrics.QueueDepth(job, d.Count, d.OldestReadySince) : new StevedoreMetrics.QueueDepth(job, 0, null))
+            .ToList());
     }
 
     public Task EnqueueAsync(IReadOnlyList<QueueEntry> entries)
@@ -47,6 +105,7 @@ public sealed partial class QueuePartitionGrain(
         foreach (var entry in entries)
         {
             ready |= _queue.Add(entry, now);
+            _jobsSeen.Add(entry.Job);
         }
 
         if (ready)
@@ -67,7 +126,7 @@ public sealed partial class QueuePartitionGrain(
             if (_passes.TryGetValue(entry.Job, out var passed))
             {
                 leased.Add(new LeasedTask(entry.TaskId, passed));
-                _inflight[entry.TaskId] = time.GetUtcNow();
+                _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                 continue;
             }
 
@@ -81,56 +140,105 @@ public sealed partial class QueuePartitionGrain(
             {
                 case AcquireOutcome.Acquired:
                     leased.Add(new LeasedTask(entry.TaskId, answer.Job!));
-                    _inflight[entry.TaskId] = time.GetUtcNow();
+                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                     break;
                 case AcquireOutcome.Paused or AcquireOutcome.AtLimit:
                     _queue.Block(entry);
                     break;
                 default:
                     LogAbandoned(logger, entry.TaskId, entry.Job);
+                    // Kept as in flight: should the one-way abandon get lost, the task is looked at again.
+                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
                     _ = GrainFactory.GetGrain<ITaskGrain>(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
                     break;
             }
         }
 
-        if (_inflight.Count > 0 && _inflightTimer is null)
-        {
-            var period = options.Value.LeaseConfirmTimeout;
-            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
-        }
-
+        ArmInflightTimer();
         return new LeaseBatch(leased, _queue.ReadyCount > 0);
     }
 
     public Task ConfirmAsync(string taskId)
     {
         _inflight.Remove(taskId);
+        _fences.Recorded(taskId);
         return Task.CompletedTask;
+    }
+
+    public async Task<bool> AdmitStartAsync(string taskId, JobInfo leasedWith)
+    {
+        if (!_fences.Knows(leasedWith.Name))
+        {
+            // No change of this job reached this activation: its grain knows the current state.
+            _fences.Learn(leasedWith.Name, await GrainFactory.Job(leasedWith.Name).GetAsync());
+        }
+
+        if (_fences.Admit(taskId, leasedWith, time.GetUtcNow()))
+        {
+            ArmInflightTimer();
+            return true;
+        }
+
+        LogNotAdmitted(logger, taskId, leasedWith.Name, leasedWith.Version);
+        return false;
+    }
+
+    public Task ReturnAsync(string taskId)
+    {
+        if (_inflight.Remove(taskId, out var leased) && _queue.Add(leased.Entry, time.GetUtcNow()))
+        {
+            NotifyWorkers();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job)
+    {
+        _passes.Remove(jobName);
+        return Task.FromResult(_fences.Fence(jobName, job));
+    }
+
+    private void ArmInflightTimer()
+    {
+        if ((_inflight.Count > 0 || _fences.AdmittedCount > 0) && _inflightTimer is null)
+        {
+            var period = options.Value.LeaseConfirmTimeout;
+            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
+        }
     }
 
     /// <summary>Offers again the leased tasks whose worker never started them (it died, or its silo did).</summary>
     private async Task RecoverUnconfirmedAsync(CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - options.Value.LeaseConfirmTimeout;
-        var stale = _inflight.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
+        _fences.ForgetAdmittedBefore(cutoff);
+        var stale = _inflight.Where(kv => kv.Value.At <= cutoff).Select(kv => kv.Key).ToList();
         var now = time.GetUtcNow();
         var ready = false;
-        foreach (var id in stale)
+        try
         {
-            _inflight.Remove(id);
-            if (await tasks.GetAsync(id, cancellationToken) is { Status: TaskRunStatus.Queued } task)
+            foreach (var id in stale)
             {
-                LogRecovered(logger, id);
-                ready |= _queue.Add(QueueEntry.For(task), now);
+                // Forgotten only once its state is known: with the store away, the next round tries again.
+                var task = await tasks.GetAsync(id, cancellationToken);
+                _inflight.Remove(id);
+                if (task is { Status: TaskRunStatus.Queued })
+                {
+                    LogRecovered(logger, id);
+                    ready |= _queue.Add(QueueEntry.For(task), now);
+                }
+            }
+        }
+        finally
+        {
+            if (ready)
+            {
+                NotifyWorkers();
             }
         }
 
-        if (ready)
-        {
-            NotifyWorkers();
-        }
-
-        if (_inflight.Count == 0)
+        if (_inflight.Count == 0 && _fences.AdmittedCount == 0)
         {
             _inflightTimer?.Dispose();
             _inflightTimer = null;
@@ -211,6 +319,12 @@ public sealed partial class QueuePartitionGrain(
         ArmDueTimer();
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was queued but had not reached its partition: it is queued there now.")]
+    private static partial void LogReconciled(ILogger logger, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} was leased with job {Job} version {Version}, which changed before it started: it is leased again.")]
+    private static partial void LogNotAdmitted(ILogger logger, string taskId, string job, long version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was leased but never started: offering it again.")]
     private static partial void LogRecovered(ILogger logger, string taskId);

@@ -25,6 +25,8 @@ internal sealed class ReadyQueue
     private readonly Dictionary<string, QueueEntry> _byId = new(StringComparer.Ordinal);
 
     public int ReadyCount => _ready.Count;
+
+    public bool Contains(string taskId) => _byId.ContainsKey(taskId);
     public int Count => _byId.Count;
     public DateTimeOffset? NextDueAt => _delayed.Count > 0 ? _delayed.Min.RunAfter : null;
 
@@ -119,6 +121,30 @@ internal sealed class ReadyQueue
 
         _ready.UnionWith(blocked);
         return blocked.Count;
+    }
+
+    /// <summary>
+    /// Per job: the entries held (ready, delayed or set aside), and since when the longest-waiting entry that could run
+    /// now has been able to (its due time, else its creation); null when none of the job's entries is due.
+    /// </summary>
+    public Dictionary<string, (int Count, DateTimeOffset? OldestReadySince)> Depths(DateTimeOffset now)
+    {
+        var depths = new Dictionary<string, (int Count, DateTimeOffset? OldestReadySince)>(StringComparer.Ordinal);
+        foreach (var entry in _byId.Values)
+        {
+            depths.TryGetValue(entry.Job, out var depth);
+            var oldest = depth.OldestReadySince;
+            if (entry.RunAfter is not { } due || due <= now)
+            {
+                var created = TaskIds.CreatedAt(entry.TaskId);
+                var since = entry.RunAfter is { } at && at > created ? at : created;
+                oldest = oldest is null || since < oldest ? since : oldest;
+            }
+
+            depths[entry.Job] = (depth.Count + 1, oldest);
+        }
+
+        return depths;
     }
 
     public bool Remove(string taskId)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Grains;
 
@@ -26,15 +27,13 @@ public sealed partial class TaskGrain(
 
     public async Task<RunAssignment?> StartAsync(string node, JobInfo job)
     {
-        var now = time.GetUtcNow();
-        var started = _task is null ? null : TaskTransitions.Start(_task, node, job, now);
-        if (_task is not null)
+        if (_task is null || TaskTransitions.Start(_task, node, job, time.GetUtcNow()) is null)
         {
-            _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
-        }
+            if (_task is not null)
+            {
+                _ = GrainFactory.Partition(_task.Partition).ConfirmAsync(_task.Id);
+            }
 
-        if (started is null)
-        {
             // Cancelled while leased, or gone: give the run slot back. A duplicate lease of a task that runs
             // already shares that run's slot, which must stay taken.
             if (_task?.Status != TaskRunStatus.Running)
@@ -45,14 +44,32 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        var partition = GrainFactory.Partition(_task.Partition);
+        if (!await partition.AdmitStartAsync(_task.Id, job))
+        {
+            // Leased with a definition that was changed, paused or deleted since: give the slot back first, then the
+            // lease, so the next lease asks for a slot with the current definition.
+            await GrainFactory.Job(job.Name).ReleaseAsync(_task.Id);
+            _ = partition.ReturnAsync(_task.Id);
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var readySince = TaskTimes.ReadySince(_task);
+        var started = TaskTransitions.Start(_task, node, job, now)!;
         await SaveAsync(started, now + options.Value.LeaseDuration);
+        // Only now may the partition forget the lease: had the save failed, it offers the task again.
+        _ = partition.ConfirmAsync(started.Id);
         _runningJob = job;
+        StevedoreMetrics.Started(job.Name, now - readySince);
+        StevedoreTracing.RecordQueued(started, readySince, now, node);
         return new RunAssignment
         {
             TaskId = started.Id,
             Job = job,
             Attempt = started.Attempt,
             TimeoutSeconds = started.TimeoutSeconds ?? job.Spec.TimeoutSeconds,
+            TraceParent = started.TraceParent,
             Environment = started.Environment,
         };
     }
@@ -64,22 +81,51 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        using var span = StevedoreTracing.StartStep("complete", _task);
         var job = _runningJob?.Version == _task.JobVersion ? _runningJob : await GrainFactory.Job(_task.Job).GetAsync();
         var finished = TaskTransitions.Finish(_task, attempt, outcome, job?.Spec ?? new JobSpec { Image = "", Retries = 0 }, time.GetUtcNow());
         if (finished is null)
         {
-            LogStaleOutcome(logger, _task.Id, attempt, _task.Attempt, _task.Status);
+            if (_task.Attempt == attempt && _task.Status != TaskRunStatus.Running)
+            {
+                // The report is tried again after its first try was saved: what follows the save may not have happened.
+                await AfterAttemptAsync(_task);
+            }
+            else
+            {
+                LogStaleOutcome(logger, _task.Id, attempt, _task.Attempt, _task.Status);
+            }
+
             return _task;
         }
 
         await SaveAsync(finished);
-        await GrainFactory.Job(finished.Job).ReleaseAsync(finished.Id);
-        if (finished.Status == TaskRunStatus.Queued)
+        if (TaskTimes.EndedAttempt(finished, attempt) is { } ended)
         {
-            await GrainFactory.Partition(finished.Partition).EnqueueAsync([QueueEntry.For(finished)]);
+            StevedoreMetrics.AttemptEnded(finished.Job, ended.Status, ended.FinishedAt!.Value - ended.StartedAt);
         }
 
+        if (outcome.WorkerLost)
+        {
+            StevedoreMetrics.WorkerLost(finished.Job);
+        }
+
+        StevedoreTracing.Outcome(span, finished.Status, finished.Error);
+        await AfterAttemptAsync(finished);
         return finished;
+    }
+
+    /// <summary>
+    /// Gives the job's run slot back and, when the task runs again, hands it to its partition. Both are harmless to
+    /// repeat; when one fails the caller reports again, and a partition would find the task when it reconciles.
+    /// </summary>
+    private async Task AfterAttemptAsync(TaskRecord task)
+    {
+        await GrainFactory.Job(task.Job).ReleaseAsync(task.Id);
+        if (task.Status == TaskRunStatus.Queued)
+        {
+            await GrainFactory.Partition(task.Partition).EnqueueAsync([QueueEntry.For(task)]);
+        }
     }
 
     public async Task<CancelResult> CancelAsync()
@@ -130,17 +176,24 @@ public sealed partial class TaskGrain(
         }
 
         LogLeaseLapsed(logger, _task.Id, attempt, _task.Node);
+        StevedoreMetrics.LeaseExpired(_task.Job);
         await CompleteAsync(attempt, new RunOutcome
         {
             Status = TaskRunStatus.Failed,
             Error = $"worker lost: node {_task.Node} stopped renewing the lease of attempt {attempt}",
             WorkerLost = true,
+            LeaseLapsed = true,
         });
     }
 
     private async Task SaveAsync(TaskRecord task, DateTimeOffset? leaseUntil = null)
     {
         await tasks.UpdateAsync(task, leaseUntil);
+        if (task.Status.IsTerminal() && _task?.Status.IsTerminal() != true)
+        {
+            StevedoreMetrics.Finished(task.Job, task.Status);
+        }
+
         _task = task;
         events.Publish(task.Id);
         if (task.Status.IsTerminal())

@@ -6,6 +6,12 @@ namespace Stevedore.Grains;
 /// </summary>
 public static class TaskTransitions
 {
+    /// <summary>
+    /// Attempts a task may lose to lapsed leases before it fails: a task that takes down every silo it lands on must
+    /// not run (and take silos down) forever. Shutdowns and container engines going away do not count.
+    /// </summary>
+    public const int MaxLapsedLeases = 3;
+
     /// <summary>queued → running, as attempt n+1 on <paramref name="node"/>.</summary>
     public static TaskRecord? Start(TaskRecord task, string node, JobInfo job, DateTimeOffset now)
     {
@@ -43,46 +49,42 @@ public static class TaskTransitions
 
         if (outcome.WorkerLost && !task.CancelRequested)
         {
-            return RequeueLost(task, attempt, outcome.Error ?? "worker lost", now);
+            var lapsed = task.LapsedLeases + (outcome.LeaseLapsed ? 1 : 0);
+            var lost = outcome.Error ?? "worker lost";
+            if (lapsed >= MaxLapsedLeases)
+            {
+                return End(task with { LapsedLeases = lapsed }, attempt, TaskRunStatus.Failed, exitCode: null, now,
+                    $"{lost}; the worker running this task was lost {lapsed} times without a word (its lease lapsed each time), " +
+                    "so the task may be what brings its silo down: it is not run again");
+            }
+
+            // At-least-once: a lost attempt runs again at once and does not use up one of the job's retries.
+            return End(task with { LapsedLeases = lapsed }, attempt, TaskRunStatus.Failed, exitCode: null, now, lost) with
+            {
+                Status = TaskRunStatus.Queued,
+                FinishedAt = null,
+                MaxAttempts = task.MaxAttempts + 1,
+            };
         }
 
         var status = task.CancelRequested ? TaskRunStatus.Cancelled : outcome.Status;
         var error = status == TaskRunStatus.Cancelled ? outcome.Error ?? "cancelled" : outcome.Error;
-        var attempts = task.Attempts.ToList();
-        if (attempts.Count > 0 && attempts[^1].Number == attempt)
-        {
-            attempts[^1] = attempts[^1] with { FinishedAt = now, Status = status, ExitCode = outcome.ExitCode, Error = error };
-        }
-
-        var retry = status is TaskRunStatus.Failed or TaskRunStatus.TimedOut && attempt < task.MaxAttempts;
-        return task with
-        {
-            Status = retry ? TaskRunStatus.Queued : status,
-            ExitCode = outcome.ExitCode,
-            Error = error,
-            FinishedAt = retry ? null : now,
-            RunAfter = retry ? now + RetryPolicy.DelayAfter(spec, attempt) : null,
-            Attempts = attempts,
-        };
+        var ended = End(task, attempt, status, outcome.ExitCode, now, error);
+        return status is TaskRunStatus.Failed or TaskRunStatus.TimedOut && attempt < task.MaxAttempts
+            ? ended with { Status = TaskRunStatus.Queued, FinishedAt = null, RunAfter = now + RetryPolicy.DelayAfter(spec, attempt) }
+            : ended;
     }
 
-    private static TaskRecord RequeueLost(TaskRecord task, int attempt, string error, DateTimeOffset now)
+    /// <summary>The attempt ended with <paramref name="status"/>, and so does the task.</summary>
+    private static TaskRecord End(TaskRecord task, int attempt, TaskRunStatus status, long? exitCode, DateTimeOffset now, string? error)
     {
         var attempts = task.Attempts.ToList();
         if (attempts.Count > 0 && attempts[^1].Number == attempt)
         {
-            attempts[^1] = attempts[^1] with { FinishedAt = now, Status = TaskRunStatus.Failed, Error = error };
+            attempts[^1] = attempts[^1] with { FinishedAt = now, Status = status, ExitCode = exitCode, Error = error };
         }
 
-        // At-least-once: a lost attempt runs again and does not use up one of the job's retries.
-        return task with
-        {
-            Status = TaskRunStatus.Queued,
-            Error = error,
-            MaxAttempts = task.MaxAttempts + 1,
-            RunAfter = null,
-            Attempts = attempts,
-        };
+        return task with { Status = status, ExitCode = exitCode, Error = error, FinishedAt = now, RunAfter = null, Attempts = attempts };
     }
 
     /// <summary>queued → cancelled at once; running → cancel requested (the worker kills it and reports).</summary>

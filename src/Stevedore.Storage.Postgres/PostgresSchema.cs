@@ -73,10 +73,22 @@ public static class PostgresSchema
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static IEnumerable<(int Version, string Resource)> Scripts() =>
-        typeof(PostgresSchema).Assembly.GetManifestResourceNames()
+    /// <summary>The versioned scripts; two with one number (branches that each added "the next" one) are refused.</summary>
+    private static IReadOnlyList<(int Version, string Resource)> Scripts()
+    {
+        var scripts = typeof(PostgresSchema).Assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith("sql/stevedore/", StringComparison.Ordinal))
-            .Select(n => (int.Parse(n["sql/stevedore/".Length..].Split('_')[0], CultureInfo.InvariantCulture), n));
+            .Select(n => (Version: int.Parse(n["sql/stevedore/".Length..].Split('_')[0], CultureInfo.InvariantCulture), Resource: n))
+            .ToList();
+        var shared = scripts.GroupBy(s => s.Version).FirstOrDefault(g => g.Count() > 1);
+        if (shared is not null)
+        {
+            throw new InvalidOperationException(
+                $"Schema scripts {string.Join(" and ", shared.Select(s => s.Resource))} share version {shared.Key}: give each its own number.");
+        }
+
+        return scripts;
+    }
 
     private static string Read(string resource)
     {

@@ -123,6 +123,25 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
     public Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken) =>
         _logWatch.WaitAsync(taskId, position, cancellationToken);
 
+    public async Task DeleteAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        if (taskIds.Count == 0)
+        {
+            return;
+        }
+
+        var ids = taskIds.ToArray();
+        await using var batch = db.CreateBatch();
+        foreach (var table in (string[])["stevedore_payloads", "stevedore_results", "stevedore_logs"])
+        {
+            var command = new NpgsqlBatchCommand($"DELETE FROM {table} WHERE task_id = ANY($1)");
+            command.Parameters.Add(new NpgsqlParameter { Value = ids });
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private async Task<ReadOnlyMemory<byte>?> GetBytesAsync(string sql, string taskId, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand(sql);

@@ -39,8 +39,8 @@ public sealed class PostgresTaskStore : ITaskStore
     }
 
     internal const string InsertSql =
-        "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record) " +
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[]) " +
+        "INSERT INTO stevedore_tasks (id, job, status, partition, priority, run_after, labels, record, finished_at) " +
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::integer[], $5::smallint[], $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]) " +
         "ON CONFLICT (id) DO NOTHING";
 
     internal static void BindInsert(NpgsqlParameterCollection parameters, IReadOnlyList<TaskRecord> tasks)
@@ -53,6 +53,7 @@ public sealed class PostgresTaskStore : ITaskStore
         parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
         parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
         parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
+        parameters.AddWithValue(tasks.Select(FinishedAt).ToArray());
     }
 
     // Task grains read and write one record at a time; concurrent calls are coalesced into one statement each.
@@ -83,11 +84,12 @@ public sealed class PostgresTaskStore : ITaskStore
         var last = updates.GroupBy(u => u.Task.Id, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         // Rows are locked in id order, as every multi-row write here does, so concurrent batches cannot deadlock.
         await using var command = db.CreateCommand(
-            "WITH u AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[]) " +
-            "AS u(id, status, priority, run_after, record, lease)), " +
+            "WITH u AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::timestamptz[]) " +
+            "AS u(id, status, priority, run_after, record, lease, finished_at)), " +
             "locked AS (SELECT t.id FROM stevedore_tasks t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR UPDATE) " +
-            "UPDATE stevedore_tasks AS t SET status = u.status, priority = u.priority, run_after = u.run_after, record = u.record, " +
-            "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END " +
+            "UPDATE stevedore_tasks AS t SET status = u.status, priority = u.priority, run_after = u.run_after, record = u.record, finished_at = u.finished_at, " +
+            "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END, " +
+            "queued_at = CASE WHEN u.status = 0 AND t.status <> 0 THEN now() ELSE t.queued_at END " +
             "FROM u WHERE t.id = u.id AND t.id IN (SELECT id FROM locked)");
         command.Parameters.AddWithValue(last.Select(u => u.Task.Id).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Status).ToArray());
@@ -95,6 +97,7 @@ public sealed class PostgresTaskStore : ITaskStore
         command.Parameters.AddWithValue(last.Select(u => u.Task.RunAfter?.UtcDateTime).ToArray());
         command.Parameters.AddWithValue(last.Select(u => StoreJson.Serialize(u.Task)).ToArray());
         command.Parameters.AddWithValue(last.Select(u => u.Lease?.UtcDateTime).ToArray());
+        command.Parameters.AddWithValue(last.Select(u => FinishedAt(u.Task)).ToArray());
         await command.ExecuteNonQueryAsync();
         return updates.Select(_ => true).ToList();
     }
@@ -188,25 +191,114 @@ public sealed class PostgresTaskStore : ITaskStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default)
+    public async Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default)
     {
-        await using var command = db.CreateCommand("SELECT id, job, priority, run_after FROM stevedore_tasks WHERE partition = $1 AND status = 0");
+        // The window ends at the database's own clock, which also stamps queued_at; a task's stamp is its
+        // transaction's start, so the settle time covers transactions that were still open.
+        await using var command = db.CreateCommand(
+            "WITH w AS (SELECT now() - $3::interval AS until) " +
+            "SELECT w.until, t.id, t.job, t.priority, t.run_after FROM w LEFT JOIN stevedore_tasks t " +
+            "ON t.partition = $1 AND t.status = 0 AND t.queued_at >= $2 AND t.queued_at < w.until");
         command.Parameters.AddWithValue(partition);
+        command.Parameters.AddWithValue(since == DateTimeOffset.MinValue ? DateTime.MinValue : since.UtcDateTime);
+        command.Parameters.AddWithValue(settle);
         var entries = new List<QueueEntry>();
+        var until = since;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            DateTimeOffset? runAfter = reader.IsDBNull(3) ? null : new DateTimeOffset(reader.GetDateTime(3), TimeSpan.Zero);
-            entries.Add(new QueueEntry(reader.GetString(0), reader.GetString(1), reader.GetInt16(2), runAfter));
+            until = new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
+            if (!reader.IsDBNull(1))
+            {
+                DateTimeOffset? runAfter = reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero);
+                entries.Add(new QueueEntry(reader.GetString(1), reader.GetString(2), reader.GetInt16(3), runAfter));
+            }
         }
 
-        return entries;
+        return new QueuedWindow(entries, until);
     }
 
     public async Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default)
     {
         await using var command = db.CreateCommand("SELECT id FROM stevedore_tasks WHERE job = $1 AND status = 1");
         command.Parameters.AddWithValue(job);
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    // The column the janitor deletes by: set once a task is final.
+    private static DateTime? FinishedAt(TaskRecord task) => task.Status.IsTerminal() ? (task.FinishedAt ?? task.CreatedAt).UtcDateTime : null;
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand("SELECT job, status, count(*) FROM stevedore_tasks GROUP BY job, status");
+        var counts = new Dictionary<string, Dictionary<TaskRunStatus, long>>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var job = reader.GetString(0);
+                if (!counts.TryGetValue(job, out var perStatus))
+                {
+                    counts[job] = perStatus = Enum.GetValues<TaskRunStatus>().ToDictionary(s => s, _ => 0L);
+                }
+
+                perStatus[(TaskRunStatus)reader.GetInt16(1)] = reader.GetInt64(2);
+            }
+        }
+
+        return counts.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<TaskRunStatus, long>)kv.Value, StringComparer.Ordinal);
+    }
+
+    public async Task<IReadOnlyList<string>> FindExpiredAsync(RetentionCutoffs cutoffs, int max, CancellationToken cancellationToken = default)
+    {
+        // Job by job along the (job, finished_at) index of finished tasks: the distinct jobs by a loose index scan, then
+        // each job's oldest finished tasks up to its cutoff. Nothing younger is read, however many tasks are kept.
+        await using var command = db.CreateCommand(
+            "WITH RECURSIVE jobs(job) AS (" +
+            "  (SELECT job FROM stevedore_tasks WHERE status >= 2 ORDER BY job LIMIT 1) " +
+            "  UNION ALL SELECT (SELECT t.job FROM stevedore_tasks t WHERE t.status >= 2 AND t.job > jobs.job ORDER BY t.job LIMIT 1) " +
+            "  FROM jobs WHERE jobs.job IS NOT NULL), " +
+            "own(job, cutoff) AS (SELECT * FROM unnest($2::text[], $3::timestamptz[])) " +
+            "SELECT expired.id FROM jobs LEFT JOIN own ON own.job = jobs.job " +
+            "CROSS JOIN LATERAL (SELECT t.id FROM stevedore_tasks t WHERE t.job = jobs.job AND t.status >= 2 " +
+            "  AND t.finished_at < COALESCE(own.cutoff, $1) ORDER BY t.finished_at LIMIT $4) expired " +
+            "WHERE jobs.job IS NOT NULL LIMIT $4");
+        command.Parameters.AddWithValue(cutoffs.Default.UtcDateTime);
+        command.Parameters.AddWithValue(cutoffs.PerJob.Keys.ToArray());
+        command.Parameters.AddWithValue(cutoffs.PerJob.Values.Select(c => c.UtcDateTime).ToArray());
+        command.Parameters.AddWithValue(max);
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> DeleteFinishedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        // Rows locked in id order; a row some other statement holds is skipped (the next sweep takes it).
+        await using var command = db.CreateCommand(
+            "WITH locked AS (SELECT id FROM stevedore_tasks WHERE id = ANY($1) AND status >= 2 ORDER BY id FOR UPDATE SKIP LOCKED), " +
+            "deleted AS (DELETE FROM stevedore_tasks t USING locked WHERE t.id = locked.id RETURNING t.id, t.job, t.record->>'idempotencyKey' AS key), " +
+            "keys AS (DELETE FROM stevedore_idempotency i USING deleted d WHERE i.job = d.job AND i.key = d.key AND i.task_id = d.id) " +
+            "SELECT id FROM deleted");
+        command.Parameters.AddWithValue(ids.ToArray());
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    public async Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default)
+    {
+        await using var command = db.CreateCommand(
+            "DELETE FROM stevedore_idempotency WHERE ctid IN " +
+            "(SELECT ctid FROM stevedore_idempotency WHERE claimed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)");
+        command.Parameters.AddWithValue(claimedBefore.UtcDateTime);
+        command.Parameters.AddWithValue(max);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<string>> ReadIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         var ids = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

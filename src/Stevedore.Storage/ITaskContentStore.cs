@@ -38,4 +38,7 @@ public interface ITaskContentStore
     /// wait, a store watches each log once.
     /// </summary>
     Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the payloads, results and logs of these tasks (retention, or a task deleted by hand).</summary>
+    Task DeleteAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default);
 }

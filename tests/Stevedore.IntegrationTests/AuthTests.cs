@@ -63,6 +63,7 @@ public class AuthTests(TokenServer server) : IClassFixture<TokenServer>
     [InlineData("/v1/tasks/" + AnyTask + "/log")]
     [InlineData("/v1/tasks/" + AnyTask + "/result")]
     [InlineData("/dashboard/")]
+    [InlineData("/metrics")]
     public async Task MissingToken_Is401(string path)
     {
         var response = await server.Http.GetAsync(path);

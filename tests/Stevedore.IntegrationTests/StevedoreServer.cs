@@ -22,8 +22,6 @@ public class StevedoreServer : IAsyncLifetime
 {
     public const string Image = "stevedore/busybox:latest";
 
-    private const int StartTries = 3;
-
     private WebApplication? _app;
     private HttpClient? _http;
 
@@ -38,7 +36,7 @@ public class StevedoreServer : IAsyncLifetime
     public Uri GrpcAddress { get; private set; } = null!;
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server did not start.")).Services;
 
-    /// <summary>Extra composition for a test host (e.g. a logger that records what the host logs).</summary>
+    /// <summary>Extra composition for a test host (e.g. a logger that records what the host logs, a trace exporter a test reads).</summary>
     protected virtual void Configure(WebApplicationBuilder builder)
     {
     }
@@ -47,6 +45,7 @@ public class StevedoreServer : IAsyncLifetime
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
     protected virtual Task CleanupAsync() => Task.CompletedTask;
+
     public DockerClient Docker { get; } = Containers.Connect();
 
     public async Task InitializeAsync()
@@ -55,19 +54,7 @@ public class StevedoreServer : IAsyncLifetime
         {
             await Scripts.RunAsync("ensure_docker && ensure_busybox_image " + Image);
             await PrepareAsync();
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    _app = await StartHostAsync();
-                    break;
-                }
-                catch (Exception ex) when (attempt < StartTries && Names.IsAddressInUse(ex))
-                {
-                    // Another program took a silo or gateway port between the check and the bind: new ports.
-                    await StopHostAsync();
-                }
-            }
+            _app = await Names.StartOnFreePortsAsync(StartHostAsync, StopHostAsync);
 
             var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
             _http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
@@ -116,48 +103,16 @@ public class StevedoreServer : IAsyncLifetime
         return _app;
     }
 
-    private async Task StopHostAsync()
-    {
-        if (_app is { } app)
-        {
-            _app = null;
-            try
-            {
-                await app.StopAsync();
-            }
-            finally
-            {
-                await app.DisposeAsync();
-            }
-        }
-    }
+    private Task StopHostAsync() => Cleanup.StopAsync(Interlocked.Exchange(ref _app, null));
 
-    public async Task DisposeAsync()
-    {
-        // Each step runs even when one before it failed (or the start never finished); the first failure is reported.
-        var failures = new List<Exception>();
-        await Attempt(failures, () => { _http?.Dispose(); return Task.CompletedTask; });
-        await Attempt(failures, StopHostAsync);
-        await Attempt(failures, () => Containers.SweepAsync(Containers.NodeLabel, Node));
-        await Attempt(failures, () => { Docker.Dispose(); return Task.CompletedTask; });
-        await Attempt(failures, CleanupAsync);
-        if (failures.Count > 0)
-        {
-            throw new AggregateException("Cleaning up the test server failed.", failures);
-        }
-    }
-
-    private static async Task Attempt(List<Exception> failures, Func<Task> step)
-    {
-        try
-        {
-            await step();
-        }
-        catch (Exception ex)
-        {
-            failures.Add(ex);
-        }
-    }
+    /// <summary>Each step runs even when one before it failed (or the start never finished).</summary>
+    public Task DisposeAsync() => Cleanup.AllAsync(
+        "the test server",
+        () => { _http?.Dispose(); return Task.CompletedTask; },
+        StopHostAsync,
+        () => Containers.SweepAsync(Containers.NodeLabel, Node),
+        () => { Docker.Dispose(); return Task.CompletedTask; },
+        CleanupAsync);
 
     /// <summary>A gRPC channel to the host; the caller disposes it.</summary>
     public GrpcChannel NewChannel() => GrpcChannel.ForAddress(GrpcAddress);

@@ -94,7 +94,11 @@ public class LogFollowersTests
         public Task<TaskPage> QueryAsync(TaskQuery query, CancellationToken cancellationToken = default) => _inner.QueryAsync(query, cancellationToken);
         public Task<IReadOnlyDictionary<TaskRunStatus, long>> CountByStatusAsync(string job, CancellationToken cancellationToken = default) => _inner.CountByStatusAsync(job, cancellationToken);
         public Task<long> CountQueuedAsync(string job, CancellationToken cancellationToken = default) => _inner.CountQueuedAsync(job, cancellationToken);
-        public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) => _inner.LoadQueuedAsync(partition, cancellationToken);
+        public Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default) => _inner.LoadQueuedSinceAsync(partition, since, settle, cancellationToken);
         public Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default) => _inner.LoadRunningAsync(job, cancellationToken);
+        public Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default) => _inner.CountAllByStatusAsync(cancellationToken);
+        public Task<IReadOnlyList<string>> FindExpiredAsync(RetentionCutoffs cutoffs, int max, CancellationToken cancellationToken = default) => _inner.FindExpiredAsync(cutoffs, max, cancellationToken);
+        public Task<IReadOnlyList<string>> DeleteFinishedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default) => _inner.DeleteFinishedAsync(ids, cancellationToken);
+        public Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default) => _inner.DeleteLapsedIdempotencyKeysAsync(claimedBefore, max, cancellationToken);
     }
 }

@@ -115,6 +115,55 @@ public class TaskTransitionsTests
         Assert.Equal(TaskRunStatus.Failed, lost.Attempts[0].Status);
     }
 
+    [Theory]
+    [InlineData(0, TaskRunStatus.Queued)]
+    [InlineData(1, TaskRunStatus.Queued)]
+    [InlineData(2, TaskRunStatus.Failed)]
+    public void Finish_LapsedLease_CountsTowardALimit_ThenFailsTheTaskNamingTheCause(int lapsedBefore, TaskRunStatus expected)
+    {
+        var running = TaskTransitions.Start(Queued(maxAttempts: 1) with { LapsedLeases = lapsedBefore }, "n", s_job, s_now)!;
+        var lost = new RunOutcome { Status = TaskRunStatus.Failed, WorkerLost = true, LeaseLapsed = true, Error = "worker lost: node n stopped renewing" };
+
+        var after = TaskTransitions.Finish(running, 1, lost, s_job.Spec, s_now)!;
+
+        Assert.Equal(expected, after.Status);
+        Assert.Equal(lapsedBefore + 1, after.LapsedLeases);
+        Assert.Equal(TaskRunStatus.Failed, after.Attempts[^1].Status);
+        if (expected == TaskRunStatus.Failed)
+        {
+            Assert.Equal(s_now, after.FinishedAt);
+            Assert.Equal(1, after.MaxAttempts);
+            Assert.Contains($"lost {TaskTransitions.MaxLapsedLeases} times", after.Error);
+            Assert.StartsWith("worker lost: node n stopped renewing", after.Error);
+        }
+        else
+        {
+            Assert.Null(after.FinishedAt);
+            Assert.Equal(2, after.MaxAttempts);
+        }
+    }
+
+    [Fact]
+    public void Finish_WorkerLostWithoutALapsedLease_NeverCountsTowardTheLimit()
+    {
+        var running = TaskTransitions.Start(Queued(maxAttempts: 1) with { LapsedLeases = TaskTransitions.MaxLapsedLeases - 1 }, "n", s_job, s_now)!;
+        var shutDown = new RunOutcome { Status = TaskRunStatus.Cancelled, WorkerLost = true, Error = "worker lost: node n shut down" };
+
+        var after = TaskTransitions.Finish(running, 1, shutDown, s_job.Spec, s_now)!;
+
+        Assert.Equal(TaskRunStatus.Queued, after.Status);
+        Assert.Equal(TaskTransitions.MaxLapsedLeases - 1, after.LapsedLeases);
+    }
+
+    [Fact]
+    public void Finish_LapsedLeaseOfATaskWhoseCancelWasRequested_IsCancelled()
+    {
+        var running = TaskTransitions.Cancel(TaskTransitions.Start(Queued(), "n", s_job, s_now)!, s_now)!;
+        var after = TaskTransitions.Finish(running, 1, new RunOutcome { Status = TaskRunStatus.Failed, WorkerLost = true, LeaseLapsed = true }, s_job.Spec, s_now)!;
+
+        Assert.Equal(TaskRunStatus.Cancelled, after.Status);
+    }
+
     [Fact]
     public void Cancel_QueuedTask_IsCancelledAtOnce()
     {

@@ -95,6 +95,9 @@ public class ValidationTests
     [InlineData("""{"image":"busybox","timeoutSecond":5}""", "timeoutSecond")]
     [InlineData("""{"image":"busybox","name":"other"}""", "name")]
     [InlineData("""{"image":"busybox","timeoutSeconds":1e300}""", "timeoutSeconds")]
+    [InlineData("""{"image":"busybox","retentionDays":0}""", "retentionDays")]
+    [InlineData("""{"image":"busybox","retentionDays":3651}""", "retentionDays")]
+    [InlineData("""{"image":"busybox","retentionDays":"7"}""", "retentionDays")]
     [InlineData("""{"image":"busybox\n"}""", "image")]
     [InlineData("""{"image":"busybox","env":{"A\n":"1"}}""", "env.A\n")]
     [InlineData("""{"image":"busybox","maxQueued":-1}""", "maxQueued")]
@@ -106,6 +109,28 @@ public class ValidationTests
 
         Assert.Null(spec);
         Assert.True(errors.Has(field), $"expected an error on '{field}', got: {string.Join("; ", errors.ToDictionary().Keys)}");
+    }
+
+    [Theory]
+    [InlineData("""{"image":"busybox"}""", null)]
+    [InlineData("""{"image":"busybox","retentionDays":1}""", 1)]
+    [InlineData("""{"image":"busybox","retentionDays":3650}""", 3650)]
+    [InlineData("""{"image":"busybox","retentionDays":null}""", null)]
+    public void Job_RetentionDays_IsKept_OrLeftToTheDefault(string json, int? expected)
+    {
+        var (spec, errors) = Job(json);
+
+        Assert.False(errors.Any, errors.Any ? errors.Summary() : null);
+        Assert.Equal(expected, spec!.RetentionDays);
+    }
+
+    [Fact]
+    public void JobSpec_SameAs_SeesARetentionChange()
+    {
+        var spec = new JobSpec { Image = "busybox" };
+
+        Assert.False(spec.SameAs(spec with { RetentionDays = 3 }));
+        Assert.True((spec with { RetentionDays = 3 }).SameAs(spec with { RetentionDays = 3 }));
     }
 
     [Theory]

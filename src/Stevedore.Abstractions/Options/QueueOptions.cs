@@ -30,6 +30,13 @@ public sealed class QueueOptions
     /// <summary>How long a partition waits for a leased task to be started before it offers the task again.</summary>
     public TimeSpan LeaseConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often a partition looks in the task store for queued tasks that never reached it (a call to it failed
+    /// after the task was stored, or its caller died in between); such a task starts at most about twice this late.
+    /// Each queued task is read once by this, whatever the length of the queue.
+    /// </summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long an idempotency key maps to its task.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
@@ -68,6 +69,7 @@ public sealed class TaskLogWriter(ITaskContentStore store, string taskId, int at
             try
             {
                 await store.AppendLogAsync(taskId, chunks, cancellationToken);
+                chunks.ForEach(static c => StevedoreMetrics.LogWritten(c.Stream == LogStream.Stderr ? "stderr" : c.Stream == LogStream.Stdout ? "stdout" : "stevedore", c.Data.Length));
             }
             catch
             {

@@ -1,35 +1,34 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stevedore.Options;
 using Stevedore.Storage;
+using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
 /// <summary>
-/// The worker node of this silo: a hosted service (never a grain) that leases tasks from the queue partitions when
-/// it has free slots, runs each through the container driver, streams its log to the content store and reports the
-/// outcome to the task grain. Partitions push "work available" to it, so an idle node dispatches without polling.
+/// The worker node of this silo: a hosted service (never a grain) that registers the node, and composes its parts —
+/// the <see cref="Dispatcher"/> leasing tasks for free slots, the <see cref="AttemptRunner"/> running each one, and
+/// the <see cref="LeaseKeeper"/> renewing and reaping leases — with a heartbeat and a log flush loop. On stop it
+/// stops leasing, cuts its attempts short (they report as <c>worker lost</c>), waits for them to report, then stops
+/// and awaits every loop.
 /// </summary>
 public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 {
     private readonly IGrainFactory _grains;
     private readonly IContainerDriver _driver;
-    private readonly ITaskContentStore _content;
-    private readonly ITaskStore _tasks;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _leaseDuration;
     private readonly WorkerOptions _options;
     private readonly int _partitions;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<WorkerService> _logger;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, RunningTask> _running = new(StringComparer.Ordinal);
-    private readonly int[] _pending;
-    private int _free;
-    private int _nextPartition;
+    private readonly RunningAttempts _running = new();
+    private readonly Dispatcher _dispatcher;
+    private readonly AttemptRunner _runner;
+    private readonly LeaseKeeper _leases;
+    // Stops the dispatcher before attempts are cut short, and the other loops only once they have reported.
+    private readonly CancellationTokenSource _stopDispatch = new();
+    private readonly CancellationTokenSource _stopLoops = new();
     private volatile bool _shuttingDown;
     private IWorkerObserver? _self;
 
@@ -42,39 +41,32 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         IOptions<WorkerOptions> options,
         IOptions<QueueOptions> queue,
         IHostApplicationLifetime lifetime,
-        ILogger<WorkerService> logger)
+        ILoggerFactory loggers)
     {
         _grains = grains;
         _driver = driver;
-        _content = content;
-        _tasks = tasks;
-        _time = time;
-        _leaseDuration = queue.Value.LeaseDuration;
         _options = options.Value;
         _partitions = queue.Value.Partitions;
         _lifetime = lifetime;
-        _logger = logger;
-        _pending = new int[_partitions];
-        _free = _options.Slots;
+        _logger = loggers.CreateLogger<WorkerService>();
         Node = _options.Node ?? Environment.MachineName;
+        var leaseDuration = queue.Value.LeaseDuration;
+        _dispatcher = new Dispatcher(grains, Node, _partitions, _options.Slots, StartRun, loggers.CreateLogger<Dispatcher>());
+        _runner = new AttemptRunner(grains, driver, content, time, _options, leaseDuration, Node, () => _shuttingDown, loggers.CreateLogger<AttemptRunner>());
+        _leases = new LeaseKeeper(tasks, grains, driver, _running, time, leaseDuration, Node, loggers.CreateLogger<LeaseKeeper>());
     }
 
     public string Node { get; }
 
     public Task WorkAvailable(int partition)
     {
-        if ((uint)partition < (uint)_pending.Length)
-        {
-            Volatile.Write(ref _pending[partition], 1);
-            _wake.Writer.TryWrite(true);
-        }
-
+        _dispatcher.WorkAvailable(partition);
         return Task.CompletedTask;
     }
 
     public Task CancelTask(string taskId)
     {
-        if (_running.TryGetValue(taskId, out var run))
+        if (_running.TryGet(taskId, out var run))
         {
             run.Cancel.Cancel();
         }
@@ -93,44 +85,73 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         await WhenStartedAsync(stoppingToken);
         await RemoveOrphansAsync(stoppingToken);
         _self = _grains.CreateObjectReference<IWorkerObserver>(this);
-        await RegisterAsync(stoppingToken);
-        for (var p = 0; p < _partitions; p++)
+        if (!await RegisterUntilDoneAsync(stoppingToken))
         {
-            _pending[p] = 1;
+            return;
         }
 
-        _ = HeartbeatLoopAsync(stoppingToken);
-        _ = LeaseLoopAsync(stoppingToken);
-        _ = FlushLoopAsync(stoppingToken);
-        _wake.Writer.TryWrite(true);
-        try
-        {
-            while (await _wake.Reader.WaitToReadAsync(stoppingToken))
-            {
-                _wake.Reader.TryRead(out _);
-                await DispatchAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        _dispatcher.AllPending();
+        using var slots = StevedoreMetrics.ObserveSlots(Node, () => _options.Slots - _dispatcher.FreeSlots, _options.Slots);
+
+        using var dispatch = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopDispatch.Token);
+        using var loops = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopLoops.Token);
+        await Task.WhenAll(
+            _dispatcher.RunAsync(dispatch.Token),
+            _leases.RunAsync(loops.Token),
+            HeartbeatLoopAsync(loops.Token),
+            FlushLoopAsync(loops.Token));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _shuttingDown = true;
-        foreach (var run in _running.Values)
-        {
-            run.Cancel.Cancel();
-        }
-
+        await _stopDispatch.CancelAsync();
+        _running.CancelAll();
+        // Let the killed attempts report back (they go back to the queue as lost, not as failures) while the lease
+        // keeper still renews their leases.
+        await _running.WhenAllEnded().WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _stopLoops.CancelAsync();
         await base.StopAsync(cancellationToken);
-        // Let the killed attempts report back (they go back to the queue as lost, not as failures).
-        await Task.WhenAll(_running.Values.Select(r => r.Completion)).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         if (_self is not null)
         {
             _grains.DeleteObjectReference<IWorkerObserver>(_self);
         }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _stopDispatch.Dispose();
+        _stopLoops.Dispose();
+    }
+
+    private void StartRun(LeasedTask leased)
+    {
+        if (_shuttingDown)
+        {
+            // Leased while stopping: the partition offers it again once its lease confirmation times out.
+            _dispatcher.SlotFreed();
+            return;
+        }
+
+        var run = _running.Add(leased.TaskId);
+        run.Completion = Task.Run(async () =>
+        {
+            try
+            {
+                await _runner.RunAsync(leased, run);
+            }
+            catch (Exception ex)
+            {
+                LogRunFailed(_logger, ex, leased.TaskId);
+            }
+            finally
+            {
+                _running.Remove(leased.TaskId);
+                run.Cancel.Dispose();
+                _dispatcher.SlotFreed();
+            }
+        });
     }
 
     private async Task WhenStartedAsync(CancellationToken stoppingToken)
@@ -140,160 +161,39 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         await started.Task.WaitAsync(stoppingToken);
     }
 
-    private async Task RegisterAsync(CancellationToken cancellationToken)
-    {
-        await _grains.GetGrain<IWorkerNodeGrain>(Node).RegisterAsync(_options.Slots, _self!);
-        await Task.WhenAll(Enumerable.Range(0, _partitions).Select(p => _grains.Partition(p).SubscribeAsync(Node, _self!)));
-    }
-
-    private async Task DispatchAsync(CancellationToken stoppingToken)
-    {
-        var leasedAny = true;
-        while (leasedAny && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
-        {
-            leasedAny = false;
-            for (var i = 0; i < _partitions && Volatile.Read(ref _free) > 0; i++)
-            {
-                var p = (_nextPartition + i) % _partitions;
-                if (Interlocked.Exchange(ref _pending[p], 0) == 0)
-                {
-                    continue;
-                }
-
-                LeaseBatch batch;
-                try
-                {
-                    batch = await _grains.Partition(p).LeaseAsync(Node, Volatile.Read(ref _free));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogLeaseFailed(_logger, ex, p);
-                    Volatile.Write(ref _pending[p], 1);
-                    _ = WakeLaterAsync(TimeSpan.FromSeconds(1), stoppingToken);
-                    continue;
-                }
-
-                if (batch.MoreReady)
-                {
-                    Volatile.Write(ref _pending[p], 1);
-                }
-
-                foreach (var task in batch.Tasks)
-                {
-                    Interlocked.Decrement(ref _free);
-                    StartRun(task);
-                    leasedAny = true;
-                }
-            }
-
-            _nextPartition = (_nextPartition + 1) % _partitions;
-        }
-    }
-
-    private void StartRun(LeasedTask leased)
-    {
-        var run = new RunningTask(leased.TaskId);
-        _running[leased.TaskId] = run;
-        run.Completion = Task.Run(async () =>
-        {
-            try
-            {
-                await RunAsync(leased, run);
-            }
-            catch (Exception ex)
-            {
-                LogRunFailed(_logger, ex, leased.TaskId);
-            }
-            finally
-            {
-                _running.TryRemove(leased.TaskId, out _);
-                run.Cancel.Dispose();
-                Interlocked.Increment(ref _free);
-                _wake.Writer.TryWrite(true);
-            }
-        });
-    }
-
-    private async Task RunAsync(LeasedTask leased, RunningTask run)
-    {
-        var grain = _grains.GetGrain<ITaskGrain>(leased.TaskId);
-        var assignment = await grain.StartAsync(Node, leased.Job);
-        if (assignment is null)
-        {
-            return;
-        }
-
-        var payload = await _content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
-        var log = new TaskLogWriter(_content, leased.TaskId, assignment.Attempt, _options.LogCapBytes);
-        if (assignment.Attempt > 1)
-        {
-            log.WriteSystemLine($"attempt {assignment.Attempt} on {Node}");
-        }
-
-        var request = new ContainerRunRequest
-        {
-            TaskId = leased.TaskId,
-            Job = assignment.Job.Name,
-            JobVersion = assignment.Job.Version,
-            Attempt = assignment.Attempt,
-            Spec = assignment.Job.Spec,
-            Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
-            Node = Node,
-            Payload = payload,
-            TaskEnvironment = assignment.Environment,
-        };
-
-        run.Log = log;
-        ContainerExit exit;
-        try
-        {
-            exit = await _driver.RunAsync(request, log, run.Cancel.Token);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogDriverFailed(_logger, ex, leased.TaskId);
-            exit = new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
-        }
-
-        run.Log = null;
-        await RetryAsync(() => log.FlushAsync(), leased.TaskId);
-        if (exit.Result is { } result)
-        {
-            await RetryAsync(() => _content.PutResultAsync(leased.TaskId, result), leased.TaskId);
-        }
-
-        var lost = _shuttingDown && exit.Status == TaskRunStatus.Cancelled;
-        var outcome = new RunOutcome
-        {
-            Status = exit.Status,
-            ExitCode = exit.ExitCode,
-            Error = lost ? $"worker lost: node {Node} shut down" : exit.Error,
-            WorkerLost = lost,
-        };
-        await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
-    }
-
     /// <summary>
-    /// Saves what an attempt left (log, result, outcome), trying again while the cluster or its storage is
-    /// unreachable, for as long as a lease lasts twenty times over: past that the lease has lapsed and the task has
-    /// been given to another attempt.
+    /// Registers the node, trying again while the cluster or its storage does not answer (a database restart, a
+    /// failover): a passing outage must not stop the silo. False when the host stops first.
     /// </summary>
-    private async Task RetryAsync(Func<Task> save, string taskId)
+    private async Task<bool> RegisterUntilDoneAsync(CancellationToken stoppingToken)
     {
-        var deadline = _time.GetUtcNow() + (_leaseDuration * 20);
         for (var i = 0; ; i++)
         {
             try
             {
-                await save();
-                return;
+                await RegisterAsync();
+                return true;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && _time.GetUtcNow() < deadline)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                LogReportRetry(_logger, ex, taskId, i + 1);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(i, 5))));
+                LogRegisterRetry(_logger, ex, Node, i + 1);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 << Math.Min(i, 5))), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
             }
         }
+    }
+
+    private async Task RegisterAsync()
+    {
+        await _grains.GetGrain<IWorkerNodeGrain>(Node).RegisterAsync(_options.Slots, _self!);
+        await Task.WhenAll(Enumerable.Range(0, _partitions).Select(p => _grains.Partition(p).SubscribeAsync(Node, _self!)));
     }
 
     /// <summary>One loop for the whole node moves buffered output of running tasks to the log store.</summary>
@@ -304,7 +204,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                foreach (var run in _running.Values)
+                foreach (var run in _running.All)
                 {
                     if (run.Log is { } log)
                     {
@@ -335,50 +235,12 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             {
                 try
                 {
-                    await _grains.GetGrain<IWorkerNodeGrain>(Node).HeartbeatAsync(_running.Keys.ToList());
-                    await RegisterAsync(stoppingToken);
+                    await _grains.GetGrain<IWorkerNodeGrain>(Node).HeartbeatAsync(_running.TaskIds);
+                    await RegisterAsync();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogHeartbeatFailed(_logger, ex, Node);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    /// <summary>
-    /// Every third of the lease: renews the leases of the tasks this node runs, and ends the attempts whose lease
-    /// lapsed elsewhere (their node died): kills their containers where this engine holds them, then tells their
-    /// task grains, which queue them again. Every node does this, so it goes on while any node lives.
-    /// </summary>
-    private async Task LeaseLoopAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_leaseDuration / 3, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    var now = _time.GetUtcNow();
-                    await _tasks.RenewLeasesAsync(_running.Keys.ToList(), now + _leaseDuration, stoppingToken);
-                    foreach (var lapsed in await _tasks.FindLapsedLeasesAsync(now, 100, stoppingToken))
-                    {
-                        if (_running.ContainsKey(lapsed.Id))
-                        {
-                            continue; // Ours and alive: renewed just now, the store's clock read is older.
-                        }
-
-                        await _driver.RemoveLabelledAsync(ContainerRunRequest.TaskLabel, lapsed.Id, stoppingToken);
-                        await _grains.GetGrain<ITaskGrain>(lapsed.Id).ExpireLeaseAsync(lapsed.Attempt);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogLeaseLoopFailed(_logger, ex, Node);
                 }
             }
         }
@@ -404,43 +266,11 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         }
     }
 
-    private async Task WakeLaterAsync(TimeSpan delay, CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(delay, stoppingToken);
-            _wake.Writer.TryWrite(true);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private sealed class RunningTask(string taskId)
-    {
-        public string TaskId { get; } = taskId;
-        public CancellationTokenSource Cancel { get; } = new();
-        public Task Completion { get; set; } = Task.CompletedTask;
-        public TaskLogWriter? Log { get; set; }
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker node {Node} has no slots (Stevedore:Worker:Slots = 0): it runs no tasks.")]
     private static partial void LogNoSlots(ILogger logger, string node);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from queue partition {Partition} failed; trying again shortly.")]
-    private static partial void LogLeaseFailed(ILogger logger, Exception ex, int partition);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Running task {TaskId} failed in the worker.")]
     private static partial void LogRunFailed(ILogger logger, Exception ex, string taskId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
-    private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Saving the log, result or outcome of task {TaskId} failed (try {Try}); trying again.")]
-    private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing or reaping leases on node {Node} failed; trying again next round.")]
-    private static partial void LogLeaseLoopFailed(ILogger logger, Exception ex, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removed {Count} containers node {Node} left behind when it stopped.")]
     private static partial void LogOrphansRemoved(ILogger logger, int count, string node);
@@ -450,6 +280,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing the log of task {TaskId} failed; trying again.")]
     private static partial void LogFlushFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registering worker node {Node} failed (try {Try}); trying again shortly.")]
+    private static partial void LogRegisterRetry(ILogger logger, Exception ex, string node, int @try);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of worker node {Node} failed.")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, string node);

@@ -53,6 +53,7 @@ public sealed record JobResponse(
     double RetryBackoff,
     string Network,
     int Priority,
+    int? RetentionDays,
     IReadOnlyList<string> Subscriptions,
     int MaxQueued,
     bool Paused,
@@ -67,7 +68,7 @@ public sealed record JobResponse(
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
         job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds, job.Spec.RetryBackoff, job.Spec.Network,
-        job.Spec.Priority, job.Spec.Subscriptions, job.Spec.MaxQueued, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
+        job.Spec.Priority, job.Spec.RetentionDays, job.Spec.Subscriptions, job.Spec.MaxQueued, job.Paused, job.Version, job.CreatedAt, job.UpdatedAt)
     {
         Capabilities = job.Spec.Capabilities,
         User = job.Spec.User,
@@ -111,5 +112,7 @@ public sealed record TaskResponse(
 public sealed record TaskListResponse(IReadOnlyList<TaskResponse> Items, string? NextCursor);
 
 public sealed record BatchResponse(IReadOnlyList<string> Ids);
+
+public sealed record RedriveResponse(int Queued, int AlreadyRedriven, bool More);
 
 public sealed record StatsResponse(string Job, IReadOnlyDictionary<string, long> Counts, int RunningNow, long QueuedNow);

@@ -10,7 +10,7 @@ namespace Stevedore.Host.Apis;
 public sealed record JobRequest(
     string Image, IReadOnlyList<string>? Command = null, IReadOnlyDictionary<string, string>? Env = null, int? TimeoutSeconds = null,
     int? MemoryMb = null, double? Cpus = null, int? MaxConcurrency = null, int? Retries = null, int? RetryDelaySeconds = null,
-    double? RetryBackoff = null, string? Network = null, int? Priority = null, IReadOnlyList<string>? Subscriptions = null,
+    double? RetryBackoff = null, string? Network = null, int? Priority = null, int? RetentionDays = null, IReadOnlyList<string>? Subscriptions = null,
     int? MaxQueued = null, IReadOnlyList<string>? Capabilities = null, string? User = null, bool? ReadOnlyRootFilesystem = null);
 
 /// <summary>A task a caller sends: <c>payload</c> is any JSON (a string is passed as its raw text).</summary>

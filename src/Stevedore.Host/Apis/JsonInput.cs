@@ -11,7 +11,7 @@ namespace Stevedore.Host.Apis;
 public static class JsonInput
 {
     private static readonly string[] s_jobFields =
-        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "subscriptions", "maxQueued",
+        ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions", "maxQueued",
          "capabilities", "user", "readOnlyRootFilesystem"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
@@ -24,7 +24,7 @@ public static class JsonInput
         string? image = null;
         IReadOnlyList<string>? command = null;
         IReadOnlyDictionary<string, string>? env = null;
-        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, maxQueued = null;
+        long? timeout = null, memory = null, maxConcurrency = null, retries = null, retryDelay = null, priority = null, maxQueued = null, retentionDays = null;
         double? cpus = null, backoff = null;
         string? network = null, user = null;
         IReadOnlyList<string>? subscriptions = null, capabilities = null;
@@ -51,6 +51,7 @@ public static class JsonInput
                 case "retryBackoff": backoff = Number(value, "retryBackoff", errors); break;
                 case "network": network = String(value, "network", errors); break;
                 case "priority": priority = Integer(value, "priority", errors); break;
+                case "retentionDays": retentionDays = Integer(value, "retentionDays", errors); break;
                 case "subscriptions": subscriptions = StringArray(value, "subscriptions", errors); break;
                 case "maxQueued": maxQueued = Integer(value, "maxQueued", errors); break;
                 case "capabilities": capabilities = StringArray(value, "capabilities", errors); break;
@@ -77,7 +78,7 @@ public static class JsonInput
         {
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
-            Network = network, Priority = priority, Subscriptions = subscriptions, MaxQueued = maxQueued,
+            Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions, MaxQueued = maxQueued,
             Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot,
         };
     }

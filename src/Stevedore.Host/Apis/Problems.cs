@@ -6,6 +6,9 @@ namespace Stevedore.Host.Apis;
 /// <summary>RFC 9457 problem+json for every refusal.</summary>
 public static class Problems
 {
+    /// <summary>Seconds a client should wait before trying a 503 again: a failover or a database restart takes a few.</summary>
+    public const int RetryAfterSeconds = 2;
+
     public static IResult From(AppError error) => error.Kind switch
     {
         AppErrorKind.Invalid => TypedResults.ValidationProblem(
@@ -44,18 +47,43 @@ public static class Problems
         }
     }
 
-    /// <summary>Storage or cluster did not answer: the caller may try again (503, gRPC UNAVAILABLE).</summary>
+    /// <summary>
+    /// Storage or cluster did not answer for the moment — a database restart, or the messages Orleans rejects while
+    /// the cluster moves grains off a silo that died: the caller may try again (503, gRPC UNAVAILABLE).
+    /// </summary>
     public static bool IsUnavailable(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is Npgsql.NpgsqlException or TimeoutException or Orleans.Runtime.SiloUnavailableException or System.Net.Sockets.SocketException)
+            if (e is Npgsql.NpgsqlException
+                or TimeoutException
+                or System.Net.Sockets.SocketException
+                or Orleans.Runtime.SiloUnavailableException
+                or Orleans.Runtime.OrleansMessageRejectionException
+                or Orleans.Runtime.Messaging.ConnectionFailedException
+                or Orleans.Runtime.GatewayTooBusyException)
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>Middleware: every 503, whoever writes it, says when to try again.</summary>
+    public static Task RetryAfterOn503(HttpContext context, RequestDelegate next)
+    {
+        context.Response.OnStarting(static state =>
+        {
+            var response = (HttpResponse)state;
+            if (response.StatusCode == StatusCodes.Status503ServiceUnavailable && !response.Headers.ContainsKey("Retry-After"))
+            {
+                response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return Task.CompletedTask;
+        }, context.Response);
+        return next(context);
     }
 
     public static IResult Invalid(FieldErrors errors) => From(AppError.Invalid(errors));

@@ -28,7 +28,7 @@ public static class TasksApi
             using (var document = body?.Parse())
             {
                 var errors = new FieldErrors();
-                var draft = document is null ? new TaskDraft() : JsonInput.ReadTask(document.RootElement, errors);
+                var draft = (document is null ? new TaskDraft() : JsonInput.ReadTask(document.RootElement, errors)) with { TraceParent = TraceParentOf(request) };
                 if (errors.Any)
                 {
                     return Problems.Invalid(errors);
@@ -77,7 +77,7 @@ public static class TasksApi
             for (var i = 0; i < body.Items.Count; i++)
             {
                 using var item = body.ParseItem(i);
-                drafts.Add(JsonInput.ReadTask(item.RootElement, errors, $"tasks[{i}]."));
+                drafts.Add(JsonInput.ReadTask(item.RootElement, errors, $"tasks[{i}].") with { TraceParent = TraceParentOf(request) });
             }
 
             if (errors.Any)
@@ -125,6 +125,18 @@ public static class TasksApi
 
         tasks.MapPost("/{id}/retry", async (string id, TaskService service) =>
             JobsApi.Respond(await service.RetryAsync(id), r => Results.Accepted($"/v1/tasks/{r.Task.Id}", TaskResponse.From(r.Task))));
+
+        // A dead letter queued again once: a second redrive within the idempotency window returns the same retry (200).
+        tasks.MapPost("/{id}/redrive", async (string id, TaskService service) =>
+            JobsApi.Respond(await service.RedriveOneAsync(id), r => r.Existing
+                ? Results.Ok(TaskResponse.From(r.Task))
+                : Results.Accepted($"/v1/tasks/{r.Task.Id}", TaskResponse.From(r.Task))));
+
+        app.MapPost("/v1/jobs/{name}/tasks:redrive", async (string name, TaskService service, CancellationToken ct) =>
+            JobsApi.Respond(await service.RedriveAsync(name, ct), r => Results.Ok(new RedriveResponse(r.Queued, r.AlreadyRedriven, r.More))));
+
+        tasks.MapDelete("/{id}", async (string id, TaskService service, CancellationToken ct) =>
+            JobsApi.Respond(await service.DeleteAsync(id, ct), _ => Results.NoContent()));
 
         tasks.MapGet("/{id}/result", async (string id, TaskService service) =>
             JobsApi.Respond(await service.GetResultAsync(id), bytes => Results.Bytes(bytes.ToArray(), ContentTypeOf(bytes.Span))));
@@ -176,6 +188,8 @@ public static class TasksApi
 
         return app;
     }
+
+    private static string? TraceParentOf(HttpRequest request) => request.Headers.TraceParent.FirstOrDefault();
 
     private static LogStream? Invalid(FieldErrors errors, string field, string message)
     {

@@ -1,21 +1,28 @@
+using Microsoft.Extensions.Options;
 using Stevedore.Host.Apis;
+using Stevedore.Options;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace Stevedore.Host.Hosting;
 
 /// <summary>
-/// When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c> and <c>/dashboard</c> call must carry it, except the
-/// call of a webhook (<c>POST /v1/hooks/{id}</c>), which carries the hook's own secret instead.
+/// When <c>Stevedore:Auth:AdminToken</c> is set, every <c>/v1</c>, <c>/dashboard</c> and <c>/metrics</c> call must
+/// carry it (<c>/metrics</c> not when <c>Stevedore:Metrics:Anonymous</c>), except the call of a webhook
+/// (<c>POST /v1/hooks/{id}</c>), which carries the hook's own secret instead.
 /// </summary>
-public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration configuration)
+public sealed class AdminTokenMiddleware(RequestDelegate next, IConfiguration configuration, IOptions<MetricsOptions> metrics)
 {
     private readonly byte[]? _token = configuration[StevedoreHost.AdminTokenKey] is { Length: > 0 } t ? Encoding.UTF8.GetBytes(t) : null;
+    private readonly bool _metricsOpen = metrics.Value.Anonymous;
 
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (_token is null || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")) || WebhooksApi.IsHookCall(context.Request))
+        if (_token is null
+            || !(path.StartsWithSegments("/v1") || path.StartsWithSegments("/dashboard")
+                || (!_metricsOpen && path.StartsWithSegments(Telemetry.MetricsPath)))
+            || WebhooksApi.IsHookCall(context.Request))
         {
             await next(context);
             return;

@@ -16,9 +16,13 @@ public static class SiloSetup
 {
     public const string AdvertisedIPKey = "Orleans:AdvertisedIP";
 
-    /// <summary>Adds the silo to the host. <paramref name="dataSource"/> is null for the embedded in-memory silo.</summary>
+    /// <summary>
+    /// Adds the silo to the host. <paramref name="dataSource"/> is null for the embedded in-memory silo;
+    /// <paramref name="configure"/> adds to the silo (e.g. trace propagation through grain calls).
+    /// </summary>
     /// <exception cref="StartupException">A silo setting cannot work (the message names the key).</exception>
-    public static void AddStevedoreSilo(this WebApplicationBuilder builder, NpgsqlDataSource? dataSource, string clusterId, int siloPort, int gatewayPort)
+    public static void AddStevedoreSilo(
+        this WebApplicationBuilder builder, NpgsqlDataSource? dataSource, string clusterId, int siloPort, int gatewayPort, Action<ISiloBuilder>? configure = null)
     {
         var config = builder.Configuration;
         var tls = LoadTls(config);
@@ -49,6 +53,7 @@ public static class SiloSetup
             var schedules = config.GetSection(ScheduleOptions.Section).Get<ScheduleOptions>() ?? new ScheduleOptions();
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, schedules.ReminderPeriod.Ticks)));
             silo.AddDashboard();
+            configure?.Invoke(silo);
         });
     }
 

@@ -10,6 +10,7 @@ using Stevedore.Execution.Worker;
 using Stevedore.Host.Apis;
 using Stevedore.Host.Grpc;
 using Stevedore.Options;
+using Stevedore.Host.WebConsole;
 
 namespace Stevedore.Host.Hosting;
 
@@ -22,7 +23,11 @@ public static partial class StevedoreHost
     /// <param name="configure">Extra configuration for tests, applied last.</param>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // The application is this assembly (where the console's pages are), whichever process hosts it (tests too).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = typeof(StevedoreHost).Assembly.GetName().Name,
+        });
         configure?.Invoke(builder);
         var config = builder.Configuration;
         GrpcEndpoints.AddDefaults(config, config);
@@ -48,6 +53,7 @@ public static partial class StevedoreHost
         var gatewayPort = Port(config, "Orleans:GatewayPort", 30000);
         builder.Services.Configure<WorkerOptions>(o => o.Node ??= $"{Environment.MachineName}:{siloPort}");
 
+        var tracing = Telemetry.ReadTracing(config);
         var storage = StorageKind(config);
         NpgsqlDataSource? dataSource = null;
         if (storage == "postgres")
@@ -64,8 +70,16 @@ public static partial class StevedoreHost
             builder.Services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         }
 
-        builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort);
+        builder.AddStevedoreSilo(dataSource, clusterId, siloPort, gatewayPort, silo =>
+        {
+            if (tracing.IsEnabled)
+            {
+                silo.AddActivityPropagation();
+            }
+        });
         builder.Services.AddStevedore(config);
+        builder.AddStevedoreTelemetry(tracing);
+        builder.AddStevedoreConsole(dataSource);
         builder.Services.AddStevedoreGrpc(config);
         builder.Services.AddOpenApi(o =>
         {
@@ -95,6 +109,7 @@ public static partial class StevedoreHost
             throw;
         }
 
+        app.Use(Problems.RetryAfterOn503);
         app.Use(static (context, next) =>
         {
             context.Response.OnStarting(CloseAfterTooLarge, context);
@@ -128,6 +143,8 @@ public static partial class StevedoreHost
         app.MapOpenApi();
         app.MapStevedoreGrpc();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapStevedoreMetrics();
+        app.MapStevedoreConsole();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Stevedore");
         if (open)

@@ -22,6 +22,11 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{QueueOptions.Section}:MaxPayloadBytes must be from 0 to 67108864; got {options.MaxPayloadBytes}.");
         }
 
+        if (options.ReconcileInterval < TimeSpan.FromMilliseconds(100) || options.ReconcileInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{QueueOptions.Section}:ReconcileInterval must be from 00:00:00.1 to 01:00:00; got {options.ReconcileInterval}.");
+        }
+
         if (options.MaxBatchBytes is < 1024 or > 1024L * 1024 * 1024)
         {
             failures.Add($"{QueueOptions.Section}:MaxBatchBytes must be from 1024 to 1073741824; got {options.MaxBatchBytes}.");

@@ -6,10 +6,12 @@ using Stevedore.Execution;
 using Stevedore.Execution.Docker;
 using Stevedore.Execution.Fake;
 using Stevedore.Execution.Worker;
+using Stevedore.Grains.Retention;
 using Stevedore.Grains.Schedules;
 using Stevedore.Options;
 using Stevedore.Storage;
 using Stevedore.Storage.Memory;
+using Stevedore.Storage.Metered;
 
 namespace Stevedore.Host.Hosting;
 
@@ -28,6 +30,10 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueueOptions>, StevedoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, StevedoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, StevedoreOptionsValidator>());
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
         services.AddOptions<LogOptions>().Bind(configuration.GetSection(LogOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LogOptions>, LogOptionsValidator>());
 
@@ -38,6 +44,7 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<ITaskEvents, MemoryTaskEvents>();
         services.TryAddSingleton<IScheduleStore, MemoryScheduleStore>();
         services.TryAddSingleton<IWebhookStore, MemoryWebhookStore>();
+        AddStoreMetrics(services);
 
         var driver = configuration["Stevedore:Worker:Driver"] ?? "docker";
         if (string.Equals(driver, "fake", StringComparison.OrdinalIgnoreCase))
@@ -54,6 +61,8 @@ public static class StevedoreServiceCollectionExtensions
         services.TryAddSingleton<LogFollowers>();
         services.TryAddSingleton<TaskLogReader>();
         services.TryAddSingleton<TaskService>();
+        services.TryAddSingleton<RetentionSweeper>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, JanitorStarter>());
         services.TryAddSingleton<ScheduleService>();
         services.TryAddSingleton<WebhookService>();
         services.TryAddSingleton<EventService>();
@@ -68,4 +77,31 @@ public static class StevedoreServiceCollectionExtensions
 
         return services;
     }
+
+    /// <summary>Wraps whichever stores are registered (embedded or PostgreSQL) so that every call's latency is recorded. Once.</summary>
+    private static void AddStoreMetrics(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(StoreMetricsMarker)))
+        {
+            return;
+        }
+
+        services.AddSingleton<StoreMetricsMarker>();
+        Decorate<ITaskStore>(services, inner => new MeteredTaskStore(inner));
+        Decorate<ITaskContentStore>(services, inner => new MeteredTaskContentStore(inner));
+        Decorate<ITaskIntake>(services, inner => new MeteredTaskIntake(inner));
+        Decorate<IJobStore>(services, inner => new MeteredJobStore(inner));
+    }
+
+    private static void Decorate<T>(IServiceCollection services, Func<T, T> wrap)
+        where T : class
+    {
+        var index = services.Select((d, i) => (d, i)).Last(x => x.d.ServiceType == typeof(T)).i;
+        var inner = services[index];
+        services[index] = ServiceDescriptor.Singleton<T>(sp => wrap((T)(inner.ImplementationInstance
+            ?? inner.ImplementationFactory?.Invoke(sp)
+            ?? ActivatorUtilities.CreateInstance(sp, inner.ImplementationType!))));
+    }
+
+    private sealed class StoreMetricsMarker;
 }

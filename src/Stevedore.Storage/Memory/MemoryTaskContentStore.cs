@@ -51,6 +51,18 @@ public sealed class MemoryTaskContentStore : ITaskContentStore
     public Task WaitForLogAsync(string taskId, long position, CancellationToken cancellationToken) =>
         _logs.GetOrAdd(taskId, _ => new TaskLog()).WaitAsync(position, cancellationToken);
 
+    public Task DeleteAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        foreach (var id in taskIds)
+        {
+            _payloads.TryRemove(id, out _);
+            _results.TryRemove(id, out _);
+            _logs.TryRemove(id, out _);
+        }
+
+        return Task.CompletedTask;
+    }
+
     private sealed class TaskLog
     {
         private readonly Lock _lock = new();

@@ -8,9 +8,13 @@ public sealed class MemoryTaskIntake(MemoryTaskStore tasks, MemoryTaskContentSto
 {
     /// <summary>The intake over the stores a host registered; both must be the in-memory ones.</summary>
     public static MemoryTaskIntake Over(ITaskStore tasks, ITaskContentStore content) =>
-        tasks is MemoryTaskStore t && content is MemoryTaskContentStore c
+        Unwrap(tasks) is MemoryTaskStore t && Unwrap(content) is MemoryTaskContentStore c
             ? new MemoryTaskIntake(t, c)
             : throw new InvalidOperationException($"The in-memory task intake needs the in-memory task stores; got {tasks.GetType().Name} and {content.GetType().Name}.");
+
+    private static ITaskStore Unwrap(ITaskStore store) => store is Metered.MeteredTaskStore metered ? metered.Inner : store;
+
+    private static ITaskContentStore Unwrap(ITaskContentStore store) => store is Metered.MeteredTaskContentStore metered ? metered.Inner : store;
 
     public Task<AddedTask> AddAsync(NewTask task, CancellationToken cancellationToken = default) => Task.FromResult(Add(task));
 

@@ -3,8 +3,11 @@ using System.Collections.Concurrent;
 namespace Stevedore.Storage.Memory;
 
 /// <summary>Task records in process memory: the embedded default, not durable. Records are immutable, so sharing is safe.</summary>
-public sealed class MemoryTaskStore : ITaskStore
+public sealed class MemoryTaskStore(TimeProvider? time = null) : ITaskStore
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    // Per partition, when each queued task became queued (inserted, or back in the queue): partitions reconcile by it.
+    private readonly ConcurrentDictionary<int, ConcurrentDictionary<string, DateTimeOffset>> _queuedAt = new();
     private readonly ConcurrentDictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
     // Per job, tasks per status, kept as records change (a task's record has one writer at a time: its grain).
@@ -32,6 +35,7 @@ public sealed class MemoryTaskStore : ITaskStore
         }
 
         Count(task.Job, task.Status, +1);
+        TrackQueued(null, task);
         return true;
     }
 
@@ -51,12 +55,14 @@ public sealed class MemoryTaskStore : ITaskStore
 
     public Task UpdateAsync(TaskRecord task, DateTimeOffset? leaseUntil = null, CancellationToken cancellationToken = default)
     {
-        if (_tasks.TryGetValue(task.Id, out var old) && old.Status != task.Status)
+        var old = _tasks.GetValueOrDefault(task.Id);
+        if (old is not null && old.Status != task.Status)
         {
             Count(old.Job, old.Status, -1);
             Count(task.Job, task.Status, +1);
         }
 
+        TrackQueued(old, task);
         _tasks[task.Id] = task;
         if (task.Status != TaskRunStatus.Running)
         {
@@ -126,15 +132,93 @@ public sealed class MemoryTaskStore : ITaskStore
     private void Count(string job, TaskRunStatus status, int delta) =>
         Interlocked.Add(ref _counts.GetOrAdd(job, _ => new long[s_statuses.Length])[(int)status], delta);
 
-    public Task<IReadOnlyList<QueueEntry>> LoadQueuedAsync(int partition, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<QueueEntry>>(_tasks.Values
-            .Where(t => t.Partition == partition && t.Status == TaskRunStatus.Queued && !t.CancelRequested)
-            .Select(QueueEntry.For)
-            .ToList());
+    public Task<QueuedWindow> LoadQueuedSinceAsync(int partition, DateTimeOffset since, TimeSpan settle, CancellationToken cancellationToken = default)
+    {
+        var until = _time.GetUtcNow() - settle;
+        var entries = Queued(partition)
+            .Where(q => q.Value >= since && q.Value < until)
+            .Select(q => _tasks.GetValueOrDefault(q.Key))
+            .Where(t => t is { Status: TaskRunStatus.Queued, CancelRequested: false })
+            .Select(t => QueueEntry.For(t!))
+            .ToList();
+        return Task.FromResult(new QueuedWindow(entries, until));
+    }
+
+    private void TrackQueued(TaskRecord? old, TaskRecord task)
+    {
+        if (task.Status != TaskRunStatus.Queued)
+        {
+            Queued(task.Partition).TryRemove(task.Id, out _);
+        }
+        else if (old?.Status != TaskRunStatus.Queued)
+        {
+            Queued(task.Partition)[task.Id] = _time.GetUtcNow();
+        }
+    }
+
+    private ConcurrentDictionary<string, DateTimeOffset> Queued(int partition) =>
+        _queuedAt.GetOrAdd(partition, static _ => new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal));
 
     public Task<IReadOnlyList<string>> LoadRunningAsync(string job, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<string>>(_tasks.Values
             .Where(t => t.Job == job && t.Status == TaskRunStatus.Running)
             .Select(t => t.Id)
             .ToList());
+
+
+    public Task<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>> CountAllByStatusAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, IReadOnlyDictionary<TaskRunStatus, long>>>(_counts
+            .Select(kv => (kv.Key, Counts: s_statuses.ToDictionary(s => s, s => Interlocked.Read(ref kv.Value[(int)s]))))
+            .Where(j => j.Counts.Values.Any(c => c > 0))
+            .ToDictionary(j => j.Key, j => (IReadOnlyDictionary<TaskRunStatus, long>)j.Counts, StringComparer.Ordinal));
+
+    public Task<IReadOnlyList<string>> FindExpiredAsync(RetentionCutoffs cutoffs, int max, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>(_tasks.Values
+            .Where(t => t.Status.IsTerminal() && t.FinishedAt < cutoffs.For(t.Job))
+            .Take(max)
+            .Select(t => t.Id)
+            .ToList());
+
+    public Task<IReadOnlyList<string>> DeleteFinishedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    {
+        var deleted = new List<string>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (!_tasks.TryGetValue(id, out var task) || !task.Status.IsTerminal() || !_tasks.TryRemove(new(id, task)))
+            {
+                continue; // gone already, not finished, or written right now
+            }
+
+            deleted.Add(id);
+            Count(task.Job, task.Status, -1);
+            _leases.TryRemove(id, out _);
+            if (task.IdempotencyKey is { } key)
+            {
+                lock (ClaimLock)
+                {
+                    if (Claims.TryGetValue((task.Job, key), out var held) && held.TaskId == id)
+                    {
+                        Claims.Remove((task.Job, key));
+                    }
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(deleted);
+    }
+
+    public Task<int> DeleteLapsedIdempotencyKeysAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken = default)
+    {
+        var removed = 0;
+        lock (ClaimLock)
+        {
+            foreach (var key in Claims.Where(c => c.Value.At < claimedBefore).Take(max).Select(c => c.Key).ToList())
+            {
+                Claims.Remove(key);
+                removed++;
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
 }

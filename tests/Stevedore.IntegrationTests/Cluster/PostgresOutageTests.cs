@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -144,6 +145,98 @@ public class PostgresOutageTests
         Assert.Equal("started\nsurvived\n", await silo.Http.GetStringAsync($"/v1/tasks/{ids[0]}/log"));
         var stats = await silo.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{job}/stats");
         Assert.Equal(3, stats.GetProperty("counts").GetProperty("succeeded").GetInt64());
+    }
+
+    [Fact]
+    public async Task DatabaseRestartUnderLoad_CostsSome503s_NeverASiloNorATask()
+    {
+        await using var pg = new OwnPostgres();
+        await pg.StartAsync();
+        var connectionString = await pg.CreateDatabaseAsync();
+        var cluster = Names.Unique("c");
+        await using var a = await SiloProcess.StartAsync(connectionString, cluster);
+        await using var b = await SiloProcess.StartAsync(connectionString, cluster);
+        var job = Names.Unique("restart");
+        await a.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sh", "-c", "sleep 8; echo ran" } });
+        // Clients enqueue into a paused job: their tasks only need to be stored.
+        var held = Names.Unique("held");
+        await a.PutJobAsync(held, new { image = StevedoreServer.Image });
+        Assert.True((await a.Http.PostAsync($"/v1/jobs/{held}/pause", null)).IsSuccessStatusCode);
+        var accepted = new ConcurrentBag<string>();
+        var first = await a.EnqueueAsync(job);
+        var ids = new ConcurrentBag<string> { first };
+        for (var i = 1; i < 8; i++)
+        {
+            ids.Add(await (i % 2 == 0 ? a : b).EnqueueAsync(job));
+        }
+
+        // Clients keep calling both silos through the restart: every answer is a success or a 503 that says when to
+        // try again, never a 500.
+        var answers = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var clients = new[] { a, b }.Select(silo => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var (method, path) in new[] { ("POST", $"/v1/jobs/{held}/tasks"), ("GET", $"/v1/tasks/{first}"), ("GET", "/v1/tasks?limit=5") })
+                {
+                    using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                    if (method == "POST")
+                    {
+                        request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+                    }
+
+                    HttpResponseMessage response;
+                    try
+                    {
+                        response = await silo.Http.SendAsync(request);
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        answers.Enqueue($"{method} {path}: no answer ({ex.Message})");
+                        continue;
+                    }
+
+                    var code = (int)response.StatusCode;
+                    if (code == 202)
+                    {
+                        accepted.Add((await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!);
+                    }
+                    else if (code >= 300 && !(code == 503 && response.Headers.RetryAfter is not null))
+                    {
+                        answers.Enqueue($"{method} {path}: {code} {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+
+                await Task.Delay(50);
+            }
+        })).ToList();
+
+        await a.WaitForTaskAsync(first, t => TaskJson.Status(t) == "running", "to run");
+        await pg.StopAsync();
+        var health = await a.Http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.NotNull(health.Headers.RetryAfter);
+        await Task.Delay(TimeSpan.FromSeconds(4)); // the outage itself: nothing to wait for but time
+        await pg.StartAsync();
+        await a.WaitHealthyAsync();
+        await b.WaitHealthyAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2)); // clients keep calling a little after the database is back
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+
+        Assert.False(a.HasExited, a.Output);
+        Assert.False(b.HasExited, b.Output);
+        Assert.Empty(answers);
+        var tasks = await a.WaitAllEndedAsync(ids, seconds: 180);
+        Assert.All(tasks, t => Assert.Equal("succeeded", TaskJson.Status(t)));
+        // Leases that could not be renewed while the database was away are not taken for dead workers.
+        Assert.All(tasks, t => Assert.Equal(1, t.GetProperty("attempts").GetArrayLength()));
+        Assert.NotEmpty(accepted);
+        foreach (var id in accepted)
+        {
+            Assert.Equal("queued", (await b.GetTaskAsync(id)).GetProperty("status").GetString());
+        }
     }
 
     private static int Occurrences(string text, string what)

@@ -72,6 +72,42 @@ public class PostgresHostTests(PostgresServer server) : IClassFixture<PostgresSe
     }
 
     [Fact]
+    public async Task ConcurrentEnqueuesWithOneKey_StoreOneTask_WithThePayloadOfTheOneAnswered202()
+    {
+        var job = $"pg-idem-{Guid.NewGuid().ToString("N")[..8]}";
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image });
+        await server.Http.PostAsync($"/v1/jobs/{job}/pause", null);
+        var content = server.Services.GetRequiredService<Stevedore.Storage.ITaskContentStore>();
+        for (var round = 0; round < 40; round++)
+        {
+            var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => server.Http.PostAsJsonAsync(
+                $"/v1/jobs/{job}/tasks", new { idempotencyKey = $"k{round}", payload = $"payload {i}" })));
+
+            var created = Assert.Single(responses, r => r.StatusCode == System.Net.HttpStatusCode.Accepted);
+            Assert.All(responses, r => Assert.True(r.IsSuccessStatusCode, r.StatusCode.ToString()));
+            var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()));
+            var id = Assert.Single(ids.Distinct());
+            var payload = System.Text.Encoding.UTF8.GetString((await content.GetPayloadAsync(id!))!.Value.Span);
+            Assert.Equal($"payload {Array.IndexOf(responses, created)}", payload);
+        }
+    }
+
+    [Fact]
+    public async Task OneKeyTwiceInABatch_GivesOneTask()
+    {
+        var job = $"pg-batch-{Guid.NewGuid().ToString("N")[..8]}";
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "true" } });
+
+        var response = await server.Http.PostAsJsonAsync($"/v1/jobs/{job}/tasks:batch",
+            new { tasks = new object[] { new { idempotencyKey = "twice" }, new { }, new { idempotencyKey = "twice" } } });
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var ids = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(ids[0], ids[2]);
+        Assert.Equal("succeeded", (await server.WaitForEndAsync(ids[0])).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task AScheduleReminder_OnTheAdoNetTable_WakesTheScheduleToFire()
     {
         var job = $"pg-{Guid.NewGuid().ToString("N")[..8]}";

@@ -144,9 +144,148 @@ public abstract partial class StoreConformanceTests
         var elsewhere = NewTask(job, partition: partition + 1);
         await Tasks.InsertAsync([queued, running, elsewhere]);
 
-        var entries = await Tasks.LoadQueuedAsync(partition);
-        Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], entries);
+        var all = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        Assert.Equal([new QueueEntry(queued.Id, job, 1, s_now.AddMinutes(1))], all.Entries);
         Assert.Equal([running.Id], await Tasks.LoadRunningAsync(job));
+    }
+
+    [Fact]
+    public async Task LoadQueuedSince_FindsEachTaskInOneWindowAfterItBecameQueued_AgainWhenItGoesBackToTheQueue()
+    {
+        var job = UniqueJob();
+        var partition = Random.Shared.Next(1000, 1_000_000);
+        var settled = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        var task = NewTask(job, partition: partition);
+        await Intake.AddAsync(new NewTask(task, "p"u8.ToArray(), s_now.AddDays(-1)));
+
+        // A window that ends before the task was queued does not hold it; of the windows after, exactly one does.
+        var early = await Tasks.LoadQueuedSinceAsync(partition, settled.Until, TimeSpan.FromHours(1));
+        Assert.Empty(early.Entries);
+        Assert.True(early.Until < settled.Until);
+        var first = await Tasks.LoadQueuedSinceAsync(partition, settled.Until, TimeSpan.Zero);
+        var second = await Tasks.LoadQueuedSinceAsync(partition, first.Until, TimeSpan.Zero);
+        Assert.Equal([task.Id], first.Entries.Concat(second.Entries).Select(e => e.TaskId));
+
+        // Started: in no window. Back in the queue after its attempt: in a window after that.
+        var running = task with { Status = TaskRunStatus.Running, Attempt = 1 };
+        await Tasks.UpdateAsync(running, s_now.AddMinutes(1));
+        var whileRunning = await Tasks.LoadQueuedSinceAsync(partition, DateTimeOffset.MinValue, TimeSpan.Zero);
+        Assert.Empty(whileRunning.Entries);
+        await Tasks.UpdateAsync(running with { Status = TaskRunStatus.Queued, RunAfter = s_now.AddMinutes(5) });
+        var requeued = await Tasks.LoadQueuedSinceAsync(partition, second.Until, TimeSpan.Zero);
+        var later = await Tasks.LoadQueuedSinceAsync(partition, requeued.Until, TimeSpan.Zero);
+        Assert.Equal([new QueueEntry(task.Id, job, 1, s_now.AddMinutes(5))], requeued.Entries.Concat(later.Entries));
+    }
+
+    [Fact]
+    public async Task FindExpired_TakesFinishedTasksBeforeTheirJobsCutoff_AndNothingElse()
+    {
+        var job = UniqueJob();
+        var ownJob = UniqueJob();
+        Task<TaskRecord> FinishedAsync(string j, int daysAgo, TaskRunStatus status = TaskRunStatus.Succeeded) =>
+            InsertFinishedAsync(NewTask(j), status, s_now.AddDays(-daysAgo));
+        var old = await FinishedAsync(job, 8);
+        var oldFailed = await FinishedAsync(job, 9, TaskRunStatus.Failed);
+        var young = await FinishedAsync(job, 6);
+        var ownOld = await FinishedAsync(ownJob, 3);
+        var ownYoung = await FinishedAsync(ownJob, 1);
+        var queued = NewTask(job) with { CreatedAt = s_now.AddDays(-30) };
+        var running = NewTask(job, TaskRunStatus.Running) with { CreatedAt = s_now.AddDays(-30) };
+        await Tasks.InsertAsync([queued, running]);
+        var cutoffs = new RetentionCutoffs(s_now.AddDays(-7), new Dictionary<string, DateTimeOffset> { [ownJob] = s_now.AddDays(-2) });
+
+        var expired = (await Tasks.FindExpiredAsync(cutoffs, 10_000)).ToHashSet();
+
+        Assert.Superset(new HashSet<string> { old.Id, oldFailed.Id, ownOld.Id }, expired);
+        Assert.DoesNotContain(young.Id, expired);
+        Assert.DoesNotContain(ownYoung.Id, expired);
+        Assert.DoesNotContain(queued.Id, expired);
+        Assert.DoesNotContain(running.Id, expired);
+        Assert.Single(await Tasks.FindExpiredAsync(cutoffs with { Default = s_now.AddDays(-7), PerJob = new Dictionary<string, DateTimeOffset>() }, 1));
+    }
+
+    [Fact]
+    public async Task DeleteFinished_RemovesFinishedRecordsAndTheirIdempotencyKeys_AndLeavesUnfinishedOnes()
+    {
+        var job = UniqueJob();
+        var claimed = await Intake.AddAsync(Incoming(job, "k1"));
+        var done = claimed.Task with { Status = TaskRunStatus.Succeeded, FinishedAt = s_now, Attempt = 1 };
+        await Tasks.UpdateAsync(done);
+        var queued = NewTask(job);
+        await Tasks.InsertAsync([queued]);
+
+        var deleted = await Tasks.DeleteFinishedAsync([done.Id, queued.Id, TaskIds.New(s_now)]);
+
+        Assert.Equal([done.Id], deleted);
+        Assert.Null(await Tasks.GetAsync(done.Id));
+        Assert.NotNull(await Tasks.GetAsync(queued.Id));
+        Assert.Equal(1, (await Tasks.CountByStatusAsync(job))[TaskRunStatus.Queued]);
+        Assert.Equal(0, (await Tasks.CountByStatusAsync(job))[TaskRunStatus.Succeeded]);
+        // The key is free again: a new task may claim it.
+        Assert.False((await Intake.AddAsync(Incoming(job, "k1"))).Existing);
+        Assert.Empty(await Tasks.DeleteFinishedAsync([done.Id]));
+    }
+
+    [Fact]
+    public async Task DeleteLapsedIdempotencyKeys_RemovesOnlyKeysClaimedBeforeTheCutoff_InBatches()
+    {
+        var job = UniqueJob();
+        var far = s_now.AddYears(-50); // older than any key another test claims
+        for (var i = 0; i < 3; i++)
+        {
+            await Intake.AddAsync(Incoming(job, $"old{i}", at: far));
+        }
+
+        var held = await Intake.AddAsync(Incoming(job, "new"));
+
+        Assert.Equal(2, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
+        Assert.Equal(1, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
+        Assert.Equal(0, await Tasks.DeleteLapsedIdempotencyKeysAsync(far.AddSeconds(1), 2));
+        Assert.Equal(held.Task.Id, (await Intake.AddAsync(Incoming(job, "new"))).Task.Id);
+    }
+
+    [Fact]
+    public async Task CountAllByStatus_CountsEveryJobsTasks()
+    {
+        var job = UniqueJob();
+        await Tasks.InsertAsync([NewTask(job), NewTask(job), NewTask(job, TaskRunStatus.Failed)]);
+
+        var counts = (await Tasks.CountAllByStatusAsync())[job];
+
+        Assert.Equal(2, counts[TaskRunStatus.Queued]);
+        Assert.Equal(1, counts[TaskRunStatus.Failed]);
+        Assert.Equal(0, counts[TaskRunStatus.Succeeded]);
+    }
+
+    [Fact]
+    public async Task ContentDelete_RemovesPayloadResultAndLog_OfThoseTasksOnly()
+    {
+        var id = TaskIds.New(s_now);
+        var kept = TaskIds.New(s_now);
+        foreach (var t in (string[])[id, kept])
+        {
+            await Content.PutPayloadAsync(t, "p"u8.ToArray());
+            await Content.PutResultAsync(t, "r"u8.ToArray());
+            await Content.AppendLogAsync(t, [new(1, LogStream.Stdout, "l"u8.ToArray())]);
+        }
+
+        await Content.DeleteAsync([id]);
+
+        Assert.Null(await Content.GetPayloadAsync(id));
+        Assert.Null(await Content.GetResultAsync(id));
+        Assert.Empty((await Content.ReadLogAsync(id, 0, AllBytes)).Chunks);
+        Assert.NotNull(await Content.GetPayloadAsync(kept));
+        Assert.NotNull(await Content.GetResultAsync(kept));
+        Assert.Single((await Content.ReadLogAsync(kept, 0, AllBytes)).Chunks);
+    }
+
+    /// <summary>Inserts a task queued, then writes it finished as its grain would.</summary>
+    protected async Task<TaskRecord> InsertFinishedAsync(TaskRecord task, TaskRunStatus status, DateTimeOffset finishedAt)
+    {
+        await Tasks.InsertAsync([task]);
+        var finished = task with { Status = status, FinishedAt = finishedAt, Attempt = 1 };
+        await Tasks.UpdateAsync(finished);
+        return finished;
     }
 
     [Fact]

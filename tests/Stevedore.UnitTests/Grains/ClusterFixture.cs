@@ -62,6 +62,20 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public Task<TaskRecord> WaitForEndAsync(string id) => WaitForAsync(id, t => t.Status.IsTerminal(), "to end");
 
+    /// <summary>
+    /// Waits until the task has ended while moving the clock by <paramref name="step"/> before each look: for what only
+    /// a grain timer brings about (reconciliation, lease confirmation, run-slot checks).
+    /// </summary>
+    public Task<TaskRecord> AdvanceUntilEndedAsync(string id, TimeSpan step) =>
+        Wait.UntilAsync(
+            async () =>
+            {
+                Clock.Advance(step);
+                return await GetAsync(id);
+            },
+            t => t.Status.IsTerminal(), $"task {id} to end while the clock moves by {step}",
+            describe: t => $"{t.Status.ToWire()} at attempt {t.Attempt}, clock {Clock.GetUtcNow():O}");
+
     /// <summary>Waits until attempt <paramref name="attempt"/> of the task has started in the fake driver.</summary>
     public Task WhenStartedAsync(string id, int attempt = 1) =>
         Wait.ForAsync(Driver.WhenStarted(id, attempt), $"attempt {attempt} of task {id} to start");
@@ -75,6 +89,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Stevedore:Worker:Driver"] = "fake",
                 ["Stevedore:Worker:Slots"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Stevedore:Worker:Node"] = "test-node",
+                ["Stevedore:Queue:ReconcileInterval"] = "00:00:01",
+                ["Stevedore:Queue:LeaseConfirmTimeout"] = "00:00:02",
                 // A partition forgets a worker that has not subscribed again for 2 min of (fake) time; the worker
                 // subscribes on every heartbeat (real time). Tests move the clock by minutes within a second: a
                 // short heartbeat keeps the subscription fresh.
@@ -94,8 +110,31 @@ public sealed class ClusterFixture : IAsyncLifetime
             services.AddSingleton<GrainCallLog>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<GrainCallLog>());
             siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.UseInMemoryReminderService();
+            siloBuilder.AddIncomingGrainCallFilter<UndeliverableFilter>();
             services.AddStevedore(config);
         }
+    }
+}
+
+/// <summary>
+/// Fault injection: calls that hand tasks of a job named <c>undeliverable-…</c> to a queue partition fail, as they do
+/// when the partition's silo has just died.
+/// </summary>
+public sealed class UndeliverableFilter : IIncomingGrainCallFilter
+{
+    public const string JobPrefix = "undeliverable-";
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Request.GetArgumentCount() > 0
+            && context.Request.GetArgument(0) is IReadOnlyList<QueueEntry> entries
+            && entries.Any(e => e.Job.StartsWith(JobPrefix, StringComparison.Ordinal)))
+        {
+            throw new TimeoutException($"(injected) the queue partition did not answer a call for {entries[0].Job}");
+        }
+
+        return context.Invoke();
     }
 }
 

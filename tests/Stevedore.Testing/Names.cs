@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Stevedore.IntegrationTests;
+namespace Stevedore.Testing;
 
 /// <summary>What tests sharing one server, database and machine use to stay out of each other's way.</summary>
 public static class Names
@@ -47,6 +47,26 @@ public static class Names
         }
 
         throw new InvalidOperationException($"No free loopback port between {FirstPort} and {LastPort}.");
+    }
+
+    /// <summary>
+    /// Starts something that listens on ports from <see cref="FreePort"/>. When another program took one between the
+    /// check and the bind, <paramref name="undo"/> cleans up the failed start and it starts again on new ports, up to
+    /// <paramref name="tries"/> times in all.
+    /// </summary>
+    public static async Task<T> StartOnFreePortsAsync<T>(Func<Task<T>> start, Func<Task> undo, int tries = 3)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start();
+            }
+            catch (Exception ex) when (attempt < tries && IsAddressInUse(ex))
+            {
+                await undo();
+            }
+        }
     }
 
     /// <summary>True when <paramref name="error"/> (or what it wraps) or a process's output says a port was taken.</summary>

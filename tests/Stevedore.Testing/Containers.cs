@@ -1,7 +1,8 @@
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Xunit;
 
-namespace Stevedore.IntegrationTests;
+namespace Stevedore.Testing;
 
 /// <summary>
 /// What tests ask the Docker Engine directly: the containers carrying a label, removing them (fixtures sweep their

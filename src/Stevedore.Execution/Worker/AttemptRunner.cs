@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Logging;
+using Stevedore.Storage;
+using Stevedore.Telemetry;
+
+namespace Stevedore.Execution.Worker;
+
+/// <summary>
+/// One attempt of a leased task on this node: starts it at its task grain, runs its container through the driver,
+/// and saves what it left (log, result, outcome), trying again while the cluster or its storage is away.
+/// </summary>
+internal sealed partial class AttemptRunner(
+    IGrainFactory grains,
+    IContainerDriver driver,
+    ITaskContentStore content,
+    TimeProvider time,
+    WorkerOptions options,
+    TimeSpan leaseDuration,
+    string node,
+    Func<bool> shuttingDown,
+    ILogger logger)
+{
+    public async Task RunAsync(LeasedTask leased, RunningAttempt run)
+    {
+        var grain = grains.GetGrain<ITaskGrain>(leased.TaskId);
+        var assignment = await grain.StartAsync(node, leased.Job);
+        if (assignment is null)
+        {
+            return;
+        }
+
+        using var span = StevedoreTracing.StartRun(assignment, node);
+        var payload = await content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
+        var log = new TaskLogWriter(content, leased.TaskId, assignment.Attempt, options.LogCapBytes);
+        if (assignment.Attempt > 1)
+        {
+            log.WriteSystemLine($"attempt {assignment.Attempt} on {node}");
+        }
+
+        var request = new ContainerRunRequest
+        {
+            TaskId = leased.TaskId,
+            Job = assignment.Job.Name,
+            JobVersion = assignment.Job.Version,
+            Attempt = assignment.Attempt,
+            Spec = assignment.Job.Spec,
+            Timeout = TimeSpan.FromSeconds(assignment.TimeoutSeconds),
+            Node = node,
+            Payload = payload,
+            TraceParent = StevedoreTracing.ForContainer(span, assignment.TraceParent),
+            TaskEnvironment = assignment.Environment,
+        };
+
+        run.Log = log;
+        ContainerExit exit;
+        try
+        {
+            exit = await driver.RunAsync(request, log, run.Cancel.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDriverFailed(logger, ex, leased.TaskId);
+            exit = new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
+        }
+
+        run.Log = null;
+        await RetryAsync(() => log.FlushAsync(), leased.TaskId);
+        if (exit.Result is { } result)
+        {
+            await RetryAsync(() => content.PutResultAsync(leased.TaskId, result), leased.TaskId);
+        }
+
+        var lost = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
+        var outcome = new RunOutcome
+        {
+            Status = exit.Status,
+            ExitCode = exit.ExitCode,
+            Error = lost ? $"worker lost: node {node} shut down" : exit.Error,
+            WorkerLost = lost,
+        };
+        await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
+        StevedoreTracing.Outcome(span, exit.Status, exit.Error);
+    }
+
+    /// <summary>
+    /// Saves what an attempt left (log, result, outcome), trying again while the cluster or its storage is
+    /// unreachable, for as long as a lease lasts twenty times over: past that the lease has lapsed and the task has
+    /// been given to another attempt.
+    /// </summary>
+    private async Task RetryAsync(Func<Task> save, string taskId)
+    {
+        var deadline = time.GetUtcNow() + (leaseDuration * 20);
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                await save();
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && time.GetUtcNow() < deadline)
+            {
+                LogReportRetry(logger, ex, taskId, i + 1);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(i, 5))));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
+    private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Saving the log, result or outcome of task {TaskId} failed (try {Try}); trying again.")]
+    private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
+}
