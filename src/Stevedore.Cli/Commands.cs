@@ -28,7 +28,7 @@ public static class Commands
                 .WithExample("job", "put", "hello", "--image", "busybox:1.36", "--timeout", "30s", "--", "echo", "hi")
                 .WithExample("job", "put", "invoice", "--image", "busybox:1.36", "--subscribe", "orders.created", "--", "cat")
                 .WithExample("job", "put", "resize", "--image", "registry:5000/resize@sha256:0123456789abcdef0123456789abcdef", "--memory", "512", "--retries", "3", "--retry-delay", "10s", "-e", "MODE=fast")
-                .WithExample("job", "put", "web", "--image", "busybox:1.36", "--max-queued", "100", "--cap-add", "NET_BIND_SERVICE", "--user", "1000:1000", "--read-only");
+                .WithExample("job", "put", "web", "--image", "busybox:1.36", "--max-queued", "100", "--cap-add", "NET_BIND_SERVICE", "--user", "1000:1000", "--read-only", "--retention-days", "7");
             job.AddCommand<JobListCommand>("list")
                 .WithDescription("List jobs.")
                 .WithExample("job", "list")

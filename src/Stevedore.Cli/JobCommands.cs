@@ -72,6 +72,10 @@ public sealed class JobPutSettings : JobNameSettings
     [CommandOption("--read-only")]
     [Description("Make the container's root filesystem read-only (/tmp stays writable)")]
     public bool ReadOnly { get; set; }
+
+    [CommandOption("--retention-days <DAYS>")]
+    [Description("Days a finished task of this job is kept, 1 to 3650 (default: the server's setting)")]
+    public long? RetentionDays { get; set; }
 }
 
 /// <summary><c>stevedore job put NAME --image IMG [options] [-- CMD ARG...]</c></summary>
@@ -146,6 +150,11 @@ public sealed class JobPutCommand : ClientCommand<JobPutSettings>
         if (s.ReadOnly)
         {
             spec.ReadOnlyRootFilesystem = true;
+        }
+
+        if (s.RetentionDays is { } retentionDays)
+        {
+            spec.RetentionDays = retentionDays;
         }
 
         var put = await client.PutJobAsync(s.Name, spec, ct);

@@ -79,6 +79,7 @@ public static class Output
         Row(grid, "capabilities", j.Spec.Capabilities.Count == 0 ? "(none)" : string.Join(' ', j.Spec.Capabilities));
         Row(grid, "user", j.Spec.HasUser ? j.Spec.User : "(the image's)");
         Row(grid, "readOnlyRootFilesystem", j.Spec.ReadOnlyRootFilesystem ? "yes" : "no");
+        Row(grid, "retentionDays", j.Spec.HasRetentionDays ? j.Spec.RetentionDays.ToString(Inv) : "(the server's)");
 
         Row(grid, "updated", j.UpdatedAt.ToDateTimeOffset().ToString("u", Inv));
         return grid;

@@ -32,7 +32,8 @@ public static class Views
         job.Name, job.Spec.Image, job.Spec.Command.Count == 0 ? null : job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds,
         job.Spec.MemoryMb, job.Spec.Cpus, job.Spec.MaxConcurrency, job.Spec.Retries, job.Spec.RetryDelaySeconds,
         job.Spec.RetryBackoff, job.Spec.Network, job.Spec.Priority, job.Spec.Subscriptions, job.Spec.MaxQueued,
-        job.Spec.Capabilities, job.Spec.HasUser ? job.Spec.User : null, job.Spec.ReadOnlyRootFilesystem, job.Paused, job.Version,
+        job.Spec.Capabilities, job.Spec.HasUser ? job.Spec.User : null, job.Spec.ReadOnlyRootFilesystem,
+        job.Spec.HasRetentionDays ? job.Spec.RetentionDays : null, job.Paused, job.Version,
         job.CreatedAt.ToDateTimeOffset(), job.UpdatedAt.ToDateTimeOffset());
 
     public static object Task(TaskInfo t, string? result = null) => new TaskView(
@@ -50,7 +51,7 @@ public static class Views
         string Name, string Image, IReadOnlyList<string>? Command, IDictionary<string, string> Env, long TimeoutSeconds, long MemoryMb,
         double Cpus, long MaxConcurrency, long Retries, long RetryDelaySeconds, double RetryBackoff, string Network, long Priority,
         IReadOnlyList<string> Subscriptions, long MaxQueued, IReadOnlyList<string> Capabilities, string? User,
-        bool ReadOnlyRootFilesystem, bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+        bool ReadOnlyRootFilesystem, long? RetentionDays, bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
     public sealed record AttemptView(int Number, string? Node, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Status, long? ExitCode, string? Error);
 

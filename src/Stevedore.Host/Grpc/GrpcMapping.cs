@@ -27,6 +27,7 @@ public static class GrpcMapping
         Capabilities = spec.Capabilities.Count == 0 ? null : spec.Capabilities,
         User = spec.HasUser ? spec.User : null,
         ReadOnlyRootFilesystem = spec.HasReadOnlyRootFilesystem ? spec.ReadOnlyRootFilesystem : null,
+        RetentionDays = spec.HasRetentionDays ? spec.RetentionDays : null,
     };
 
     public static TaskDraft ToDraft(V1.TaskInput? input) => input is null ? new TaskDraft() : new TaskDraft
@@ -60,6 +61,11 @@ public static class GrpcMapping
         if (job.Spec.User is { } user)
         {
             spec.User = user;
+        }
+
+        if (job.Spec.RetentionDays is { } retentionDays)
+        {
+            spec.RetentionDays = retentionDays;
         }
 
         spec.Command.AddRange(job.Spec.Command ?? []);

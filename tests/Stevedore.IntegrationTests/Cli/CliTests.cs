@@ -91,12 +91,13 @@ public class CliTests(StevedoreServer server)
     {
         var job = Names.Unique("clihard");
         Succeeded(await Stevedore("job", "put", job, "--image", StevedoreServer.Image, "--max-queued", "7", "--cap-add", "kill", "--cap-add", "CAP_CHOWN",
-            "--user", "1000:1000", "--read-only", "--", "sh", "-c", "echo \"$(id -u):$(id -g)\"; touch /x 2>/dev/null || echo read-only"));
+            "--user", "1000:1000", "--read-only", "--retention-days", "9", "--", "sh", "-c", "echo \"$(id -u):$(id -g)\"; touch /x 2>/dev/null || echo read-only"));
         var got = JsonDocument.Parse((await Stevedore("job", "get", job, "-o", "json")).Stdout).RootElement;
         Assert.Equal(7, got.GetProperty("maxQueued").GetInt64());
         Assert.Equal(["CHOWN", "KILL"], got.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal("1000:1000", got.GetProperty("user").GetString());
         Assert.True(got.GetProperty("readOnlyRootFilesystem").GetBoolean());
+        Assert.Equal(9, got.GetProperty("retentionDays").GetInt64());
         var table = (await Stevedore("job", "get", job)).Stdout;
         Assert.Contains("CHOWN KILL", table);
         Assert.Contains("1000:1000", table);
@@ -110,6 +111,7 @@ public class CliTests(StevedoreServer server)
         got = JsonDocument.Parse((await Stevedore("job", "get", job, "-o", "json")).Stdout).RootElement;
         Assert.Equal((0, 0, JsonValueKind.Null, false), (got.GetProperty("maxQueued").GetInt64(), got.GetProperty("capabilities").GetArrayLength(),
             got.GetProperty("user").ValueKind, got.GetProperty("readOnlyRootFilesystem").GetBoolean()));
+        Assert.Equal(JsonValueKind.Null, got.GetProperty("retentionDays").ValueKind);
     }
 
     [Theory]

@@ -61,6 +61,7 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         var spec = new JobSpec
         {
             Image = StevedoreServer.Image, MaxQueued = 5, Capabilities = { "kill", "CAP_CHOWN" }, User = "1000:1000", ReadOnlyRootFilesystem = true,
+            RetentionDays = 9,
         };
         var put = await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = spec });
         // Stored as the application layer keeps them: upper case, no CAP_ prefix, sorted.
@@ -72,12 +73,15 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         Assert.Equal(["CHOWN", "KILL"], overHttp.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal("1000:1000", overHttp.GetProperty("user").GetString());
         Assert.True(overHttp.GetProperty("readOnlyRootFilesystem").GetBoolean());
+        Assert.Equal((9, 9L), (overHttp.GetProperty("retentionDays").GetInt32(), put.Job.Spec.RetentionDays));
 
         // A put without them takes the defaults again (a put replaces the definition), over both APIs.
         var plain = await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = new JobSpec { Image = StevedoreServer.Image } });
         Assert.Equal((0L, 0, false, false), (plain.Job.Spec.MaxQueued, plain.Job.Spec.Capabilities.Count, plain.Job.Spec.HasUser, plain.Job.Spec.ReadOnlyRootFilesystem));
         var again = await Jobs.GetJobAsync(new JobRequest { Name = name });
         Assert.False(again.Spec.HasUser);
+        Assert.False(again.Spec.HasRetentionDays);
+        Assert.Equal(JsonValueKind.Null, (await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}")).GetProperty("retentionDays").ValueKind);
         overHttp = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}");
         Assert.Equal((0, 0, JsonValueKind.Null, false), (overHttp.GetProperty("maxQueued").GetInt32(), overHttp.GetProperty("capabilities").GetArrayLength(),
             overHttp.GetProperty("user").ValueKind, overHttp.GetProperty("readOnlyRootFilesystem").GetBoolean()));
@@ -101,6 +105,7 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         { "ok-name", new JobSpec { Image = "busybox", Capabilities = { "NOT_A_CAP" } }, "capabilities[0]" },
         { "ok-name", new JobSpec { Image = "busybox", User = "1000\n" }, "user" },
         { "ok-name", new JobSpec { Image = "busybox", User = "" }, "user" },
+        { "ok-name", new JobSpec { Image = "busybox", RetentionDays = 0 }, "retentionDays" },
     };
 
     [Theory]
