@@ -9,7 +9,7 @@ public class LogFollowersTests
 {
     private static readonly DateTimeOffset s_now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private readonly FakeTimeProvider _time = new(s_now);
+    private readonly CountingTime _time = new(s_now);
     private readonly CountingStore _tasks = new();
     private readonly MemoryTaskEvents _events = new();
 
@@ -59,6 +59,9 @@ public class LogFollowersTests
 
         for (var interval = 1; interval <= 3; interval++)
         {
+            // Move the clock only once the reader is waiting out its interval: moved before its timer exists, the
+            // clock would leave that timer a whole interval in the future.
+            await Wait.UntilAsync(() => _time.Timers >= interval, $"the reader's wait after status read {interval}");
             _time.Advance(LogFollowers.StatusInterval);
             await Wait.UntilAsync(() => _tasks.Reads >= 1 + interval, $"status read {interval + 1}");
         }
@@ -71,6 +74,21 @@ public class LogFollowersTests
         Assert.Equal(TaskRunStatus.Succeeded, (await joined[0].CurrentAsync()).Task!.Status);
         Assert.InRange(_tasks.Reads, 5, 6);
         joined.ForEach(f => f.Dispose());
+    }
+
+    /// <summary>The fake clock, counting the timers made on it.</summary>
+    private sealed class CountingTime(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _timers;
+
+        public int Timers => Volatile.Read(ref _timers);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
     }
 
     /// <summary>The memory store, counting record reads.</summary>
