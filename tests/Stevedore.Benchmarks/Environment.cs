@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using Stevedore.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
@@ -62,11 +62,11 @@ public static class BenchEnvironment
     {
         var all = new Dictionary<string, string?>
         {
-            ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{FreePort()}",
-            ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{Names.FreePort()}",
+            ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{Names.FreePort()}",
             ["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8],
-            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = Names.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Error",
             ["Logging:LogLevel:Orleans"] = "Error",
             ["Logging:LogLevel:Microsoft.Orleans"] = "Error",
@@ -110,32 +110,6 @@ public static class BenchEnvironment
         return Environment.WorkingSet;
     }
 
-    // Below the kernel's ephemeral range (32768 and up) and apart from the tests' range (12000-22000): a port the kernel
-    // handed out for a moment can be handed to any outgoing connection again before the host binds it.
-    private const int FirstPort = 23000;
-    private const int LastPort = 27999;
-    private static int s_nextPort = FirstPort + Random.Shared.Next(LastPort - FirstPort);
-
-    private static int FreePort()
-    {
-        for (var tries = 0; tries <= LastPort - FirstPort; tries++)
-        {
-            var port = s_nextPort;
-            s_nextPort = port == LastPort ? FirstPort : port + 1;
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // Taken: the next one.
-            }
-        }
-
-        throw new InvalidOperationException($"No free loopback port between {FirstPort} and {LastPort}.");
-    }
 
     private static string FindRoot()
     {
