@@ -79,6 +79,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportNewHeads();
         ArmDueTimer();
     }
 
@@ -113,13 +114,21 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportNewHeads();
         ArmDueTimer();
         return Task.CompletedTask;
     }
 
-    public async Task<LeaseBatch> LeaseAsync(string node, int max)
+    public async Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority)
     {
         _queue.PromoteDue(time.GetUtcNow());
+        if (_queue.ReadyCount > 0 && _queue.BestReadyPriority < minPriority)
+        {
+            // The node leases from the partition it believes holds the best task; this one no longer does.
+            ReportNewHeads();
+            return new LeaseBatch([], MoreReady: true) { NextPriority = _queue.BestReadyPriority };
+        }
+
         var leased = new List<LeasedTask>(Math.Min(max, _queue.ReadyCount));
         while (leased.Count < max && _queue.TryTake(out var entry))
         {
@@ -130,7 +139,7 @@ public sealed partial class QueuePartitionGrain(
                 continue;
             }
 
-            var answer = await GrainFactory.Job(entry.Job).TryAcquireAsync(entry.TaskId, Partition);
+            var answer = await GrainFactory.Job(entry.Job).TryAcquireAsync(entry.TaskId, entry.Priority, Partition);
             if (answer.Pass)
             {
                 _passes[entry.Job] = answer.Job!;
@@ -154,8 +163,9 @@ public sealed partial class QueuePartitionGrain(
             }
         }
 
+        ReportNewHeads();
         ArmInflightTimer();
-        return new LeaseBatch(leased, _queue.ReadyCount > 0);
+        return new LeaseBatch(leased, _queue.ReadyCount > 0) { NextPriority = _queue.BestReadyPriority };
     }
 
     public Task ConfirmAsync(string taskId)
@@ -189,6 +199,8 @@ public sealed partial class QueuePartitionGrain(
         {
             NotifyWorkers();
         }
+
+        ReportNewHeads();
 
         return Task.CompletedTask;
     }
@@ -267,7 +279,7 @@ public sealed partial class QueuePartitionGrain(
         _workers[node] = (observer, time.GetUtcNow());
         if (_queue.ReadyCount > 0)
         {
-            _ = observer.WorkAvailable(Partition);
+            _ = observer.WorkAvailable(Partition, _queue.BestReadyPriority);
         }
 
         return Task.CompletedTask;
@@ -285,12 +297,21 @@ public sealed partial class QueuePartitionGrain(
                 continue;
             }
 
-            _ = observer.WorkAvailable(Partition);
+            _ = observer.WorkAvailable(Partition, _queue.BestReadyPriority);
         }
 
         foreach (var node in expired ?? [])
         {
             _workers.Remove(node);
+        }
+    }
+
+    /// <summary>Tells job grains of better tasks that joined their waiting ones here (one-way: a job grain may be calling us).</summary>
+    private void ReportNewHeads()
+    {
+        foreach (var head in _queue.TakeNewBlockedHeads())
+        {
+            _ = GrainFactory.Job(head.Job).ReportHeadAsync(head.TaskId, head.Priority, Partition);
         }
     }
 
@@ -316,6 +337,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportNewHeads();
         ArmDueTimer();
         return Task.CompletedTask;
     }

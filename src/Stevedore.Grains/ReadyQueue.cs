@@ -23,8 +23,13 @@ internal sealed class ReadyQueue
     private readonly SortedSet<QueueEntry> _delayed = new(s_dueOrder);
     private readonly Dictionary<string, SortedSet<QueueEntry>> _blocked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QueueEntry> _byId = new(StringComparer.Ordinal);
+    // Per job set aside: an entry that became the best of its set since the job grain was last told.
+    private readonly Dictionary<string, QueueEntry> _newBlockedHeads = new(StringComparer.Ordinal);
 
     public int ReadyCount => _ready.Count;
+
+    /// <summary>The priority of the first ready entry; 0 when none is ready.</summary>
+    public int BestReadyPriority => _ready.Count > 0 ? _ready.Min.Priority : 0;
 
     public bool Contains(string taskId) => _byId.ContainsKey(taskId);
     public int Count => _byId.Count;
@@ -43,7 +48,7 @@ internal sealed class ReadyQueue
 
         if (_blocked.TryGetValue(entry.Job, out var blocked))
         {
-            blocked.Add(entry);
+            AddBlocked(blocked, entry);
             return false;
         }
 
@@ -61,7 +66,7 @@ internal sealed class ReadyQueue
             _delayed.Remove(entry);
             if (_blocked.TryGetValue(entry.Job, out var blocked))
             {
-                blocked.Add(entry);
+                AddBlocked(blocked, entry);
             }
             else
             {
@@ -71,6 +76,34 @@ internal sealed class ReadyQueue
         }
 
         return promoted;
+    }
+
+    private void AddBlocked(SortedSet<QueueEntry> blocked, QueueEntry entry)
+    {
+        blocked.Add(entry);
+        if (blocked.Min.TaskId == entry.TaskId)
+        {
+            _newBlockedHeads[entry.Job] = entry;
+        }
+    }
+
+    /// <summary>
+    /// The entries that became the best of their job's set-aside entries since the last call (a higher priority, or a
+    /// retry of an older task, joined a job that waits for a run slot): the job grain learns of them, so a free slot goes
+    /// to the best task across partitions. Entries taken or removed since are left out.
+    /// </summary>
+    public IReadOnlyList<QueueEntry> TakeNewBlockedHeads()
+    {
+        if (_newBlockedHeads.Count == 0)
+        {
+            return [];
+        }
+
+        var heads = _newBlockedHeads.Values
+            .Where(e => _blocked.TryGetValue(e.Job, out var blocked) && blocked.Min.TaskId == e.TaskId)
+            .ToList();
+        _newBlockedHeads.Clear();
+        return heads;
     }
 
     /// <summary>Takes the first ready entry out of the queue.</summary>

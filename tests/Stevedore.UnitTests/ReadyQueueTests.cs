@@ -105,4 +105,66 @@ public class ReadyQueueTests
         Assert.Equal(1, queue.Count);
         Assert.Null(queue.NextDueAt);
     }
+
+    [Fact]
+    public void TakeNewBlockedHeads_NamesAnEntryThatOutranksItsJobsSetAsideOnes_Once()
+    {
+        var queue = new ReadyQueue();
+        var old = new QueueEntry(TaskIds.New(s_now), "a", 0, null);
+        var refused = new QueueEntry(TaskIds.New(s_now), "a", 1, null);
+        var same = new QueueEntry(TaskIds.New(s_now), "a", 1, null);
+        var better = new QueueEntry(TaskIds.New(s_now), "a", 2, null);
+        var otherJob = new QueueEntry(TaskIds.New(s_now), "b", 2, null);
+        queue.Add(refused, s_now);
+        Assert.True(queue.TryTake(out var taken));
+        queue.Block(taken); // the job grain was told of this one by the refusal itself
+        Assert.Empty(queue.TakeNewBlockedHeads());
+
+        queue.Add(same, s_now); // newer at the same priority: behind the head
+        queue.Add(otherJob, s_now); // not set aside
+        Assert.Empty(queue.TakeNewBlockedHeads());
+
+        queue.Add(better, s_now);
+        queue.Add(old with { RunAfter = s_now.AddSeconds(5) }, s_now); // a retry, due later
+        Assert.Equal([better.TaskId], queue.TakeNewBlockedHeads().Select(e => e.TaskId));
+        Assert.Empty(queue.TakeNewBlockedHeads());
+
+        queue.PromoteDue(s_now.AddSeconds(5)); // due now, but priority 0 is behind priority 2
+        Assert.Empty(queue.TakeNewBlockedHeads());
+    }
+
+    [Fact]
+    public void TakeNewBlockedHeads_LeavesOutAHeadRemovedSince_AndARetryOfAnOlderTaskCounts()
+    {
+        var queue = new ReadyQueue();
+        var older = TaskIds.New(s_now);
+        var head = new QueueEntry(TaskIds.New(s_now), "a", 1, null);
+        queue.Add(head, s_now);
+        Assert.True(queue.TryTake(out var taken));
+        queue.Block(taken);
+
+        var better = new QueueEntry(TaskIds.New(s_now), "a", 2, null);
+        queue.Add(better, s_now);
+        queue.Remove(better.TaskId); // cancelled before the partition reported it
+        Assert.Empty(queue.TakeNewBlockedHeads());
+
+        queue.Add(new QueueEntry(older, "a", 1, s_now.AddSeconds(1)), s_now);
+        queue.PromoteDue(s_now.AddSeconds(1));
+        Assert.Equal([older], queue.TakeNewBlockedHeads().Select(e => e.TaskId));
+    }
+
+    [Fact]
+    public void BestReadyPriority_IsThatOfTheFirstReadyEntry_IgnoringSetAsideAndDelayedOnes()
+    {
+        var queue = new ReadyQueue();
+        Assert.Equal(0, queue.BestReadyPriority);
+        queue.Add(new QueueEntry(TaskIds.New(s_now), "a", 1, null), s_now);
+        queue.Add(new QueueEntry(TaskIds.New(s_now), "b", 2, s_now.AddSeconds(1)), s_now);
+        Assert.Equal(1, queue.BestReadyPriority);
+        queue.Add(new QueueEntry(TaskIds.New(s_now), "c", 2, null), s_now);
+        Assert.Equal(2, queue.BestReadyPriority);
+        Assert.True(queue.TryTake(out var c));
+        queue.Block(c);
+        Assert.Equal(1, queue.BestReadyPriority);
+    }
 }
