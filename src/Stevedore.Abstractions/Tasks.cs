@@ -97,7 +97,7 @@ public sealed record TaskRecord
     /// <c>STEVEDORE_HOOK_*</c>); small and bounded (see <c>Validation.MaxTaskEnvironment</c>).
     /// </summary>
     [Id(22)] public IReadOnlyDictionary<string, string> Environment { get; init; } = NoLabels;
-    /// <summary>Attempts whose worker vanished without a word (their lease lapsed); past a few the task fails.</summary>
+    /// <summary>Attempts lost without a word (their lease lapsed) or to a container engine that went away; past a few the task fails.</summary>
     [Id(23)] public int LapsedLeases { get; init; }
     /// <summary>W3C trace context of the enqueue (or the caller's <c>traceparent</c>): the task's runs continue it.</summary>
     [Id(24)] public string? TraceParent { get; init; }
@@ -149,6 +149,12 @@ public sealed record RunOutcome
     /// down or a container engine that went away, this may be the task's own doing, so it counts toward a limit.
     /// </summary>
     [Id(4)] public bool LeaseLapsed { get; init; }
+    /// <summary>
+    /// The worker's container engine went away during the attempt (refused, or dropped the connection): the container
+    /// could not be seen through. Like a lapsed lease it counts toward the limit of lost attempts (a job may be what
+    /// brings the engine down), and like any lost attempt it uses up no retry.
+    /// </summary>
+    [Id(5)] public bool EngineLost { get; init; }
 }
 
 public enum CancelOutcome

@@ -18,6 +18,12 @@ public interface IContainerDriver
     /// </summary>
     Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Kills and removes every container of <paramref name="node"/> but those of <paramref name="keepTasks"/> (attempts
+    /// running now): what attempts left while the engine was away. Returns how many were removed.
+    /// </summary>
+    Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken);
+
     /// <summary>Null when the container engine answers; otherwise what is wrong, for a person.</summary>
     Task<string?> CheckHealthAsync(CancellationToken cancellationToken);
 }

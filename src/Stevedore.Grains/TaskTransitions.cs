@@ -7,8 +7,8 @@ namespace Stevedore.Grains;
 public static class TaskTransitions
 {
     /// <summary>
-    /// Attempts a task may lose to lapsed leases before it fails: a task that takes down every silo it lands on must
-    /// not run (and take silos down) forever. Shutdowns and container engines going away do not count.
+    /// Attempts a task may lose to lapsed leases or to container engines going away before it fails: a task that takes
+    /// down every silo or engine it lands on must not run (and take them down) forever. Shutdowns do not count.
     /// </summary>
     public const int MaxLapsedLeases = 3;
 
@@ -49,13 +49,13 @@ public static class TaskTransitions
 
         if (outcome.WorkerLost && !task.CancelRequested)
         {
-            var lapsed = task.LapsedLeases + (outcome.LeaseLapsed ? 1 : 0);
+            var lapsed = task.LapsedLeases + (outcome.LeaseLapsed || outcome.EngineLost ? 1 : 0);
             var lost = outcome.Error ?? "worker lost";
             if (lapsed >= MaxLapsedLeases)
             {
                 return End(task with { LapsedLeases = lapsed }, attempt, TaskRunStatus.Failed, exitCode: null, now,
-                    $"{lost}; the worker running this task was lost {lapsed} times without a word (its lease lapsed each time), " +
-                    "so the task may be what brings its silo down: it is not run again");
+                    $"{lost}; the worker running this task was lost {lapsed} times (its lease lapsed, or its container engine went away), " +
+                    "so the task may be what brings its silo or engine down: it is not run again");
             }
 
             // At-least-once: a lost attempt runs again at once and does not use up one of the job's retries.

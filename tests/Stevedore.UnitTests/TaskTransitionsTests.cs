@@ -116,13 +116,18 @@ public class TaskTransitionsTests
     }
 
     [Theory]
-    [InlineData(0, TaskRunStatus.Queued)]
-    [InlineData(1, TaskRunStatus.Queued)]
-    [InlineData(2, TaskRunStatus.Failed)]
-    public void Finish_LapsedLease_CountsTowardALimit_ThenFailsTheTaskNamingTheCause(int lapsedBefore, TaskRunStatus expected)
+    [InlineData(0, false, TaskRunStatus.Queued)]
+    [InlineData(1, false, TaskRunStatus.Queued)]
+    [InlineData(2, false, TaskRunStatus.Failed)]
+    [InlineData(0, true, TaskRunStatus.Queued)]
+    [InlineData(1, true, TaskRunStatus.Queued)]
+    [InlineData(2, true, TaskRunStatus.Failed)]
+    public void Finish_LapsedLeaseOrLostEngine_CountsTowardALimit_ThenFailsTheTaskNamingTheCause(int lapsedBefore, bool engineLost, TaskRunStatus expected)
     {
         var running = TaskTransitions.Start(Queued(maxAttempts: 1) with { LapsedLeases = lapsedBefore }, "n", s_job, s_now)!;
-        var lost = new RunOutcome { Status = TaskRunStatus.Failed, WorkerLost = true, LeaseLapsed = true, Error = "worker lost: node n stopped renewing" };
+        var lost = engineLost
+            ? new RunOutcome { Status = TaskRunStatus.Failed, WorkerLost = true, EngineLost = true, Error = "worker lost: node n stopped renewing (its engine went away)" }
+            : new RunOutcome { Status = TaskRunStatus.Failed, WorkerLost = true, LeaseLapsed = true, Error = "worker lost: node n stopped renewing" };
 
         var after = TaskTransitions.Finish(running, 1, lost, s_job.Spec, s_now)!;
 

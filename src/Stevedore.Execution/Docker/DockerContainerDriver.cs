@@ -90,6 +90,31 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         return containers.Count;
     }
 
+    public async Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var container in await ListLabelledAsync(cancellationToken, $"{ContainerRunRequest.NodeLabel}={node}"))
+        {
+            if (container.Labels.TryGetValue(ContainerRunRequest.TaskLabel, out var task) && keepTasks.Contains(task))
+            {
+                continue;
+            }
+
+            // Removed for sure, or the sweep fails and is tried again: an engine that went again must not count as swept.
+            try
+            {
+                await _client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+                removed++;
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                // Gone already.
+            }
+        }
+
+        return removed;
+    }
+
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(request.Timeout);

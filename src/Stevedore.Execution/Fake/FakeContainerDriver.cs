@@ -41,6 +41,8 @@ public sealed class FakeContainerDriver(TimeProvider time) : IContainerDriver
 
     public Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken) => Task.FromResult(0);
 
+    public Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken) => Task.FromResult(0);
+
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);

@@ -17,8 +17,11 @@ internal sealed partial class AttemptRunner(
     TimeSpan leaseDuration,
     string node,
     Func<bool> shuttingDown,
+    Action engineLost,
     ILogger logger)
 {
+    private static readonly TimeSpan s_pingTimeout = TimeSpan.FromSeconds(3);
+
     public async Task RunAsync(LeasedTask leased, RunningAttempt run)
     {
         var grain = grains.GetGrain<ITaskGrain>(leased.TaskId);
@@ -53,14 +56,32 @@ internal sealed partial class AttemptRunner(
 
         run.Log = log;
         ContainerExit exit;
+        var lostEngine = false;
         try
         {
             exit = await driver.RunAsync(request, log, run.Cancel.Token);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogDriverFailed(logger, ex, leased.TaskId);
-            exit = new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
+            lostEngine = DriverFailures.Judge(ex, await EngineAnswersAsync()) == DriverFailure.EngineLost;
+            if (lostEngine)
+            {
+                LogEngineLost(logger, ex, leased.TaskId, node);
+                engineLost();
+                log.WriteSystemLine($"the container engine of node {node} went away; the task runs again once an engine answers");
+            }
+            else
+            {
+                LogDriverFailed(logger, ex, leased.TaskId);
+            }
+
+            exit = lostEngine
+                ? new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker lost: the container engine of node {node} went away ({ex.Message})" }
+                : new ContainerExit { Status = TaskRunStatus.Failed, Error = $"worker error: {ex.Message}" };
+        }
+        finally
+        {
+            run.LeftDriver = true;
         }
 
         run.Log = null;
@@ -70,16 +91,23 @@ internal sealed partial class AttemptRunner(
             await RetryAsync(() => content.PutResultAsync(leased.TaskId, result), leased.TaskId);
         }
 
-        var lost = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
+        var shutDown = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
         var outcome = new RunOutcome
         {
             Status = exit.Status,
             ExitCode = exit.ExitCode,
-            Error = lost ? $"worker lost: node {node} shut down" : exit.Error,
-            WorkerLost = lost,
+            Error = shutDown ? $"worker lost: node {node} shut down" : exit.Error,
+            WorkerLost = shutDown || lostEngine,
+            EngineLost = lostEngine,
         };
         await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
         StevedoreTracing.Outcome(span, exit.Status, exit.Error);
+    }
+
+    private async Task<bool> EngineAnswersAsync()
+    {
+        using var timeout = new CancellationTokenSource(s_pingTimeout);
+        return await driver.CheckHealthAsync(timeout.Token) is null;
     }
 
     /// <summary>
@@ -113,6 +141,9 @@ internal sealed partial class AttemptRunner(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
     private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} lost the container engine of node {Node}: it runs again once an engine answers.")]
+    private static partial void LogEngineLost(ILogger logger, Exception ex, string taskId, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the payload, or saving the log, result or outcome, of task {TaskId} failed (try {Try}); trying again.")]
     private static partial void LogStoreRetry(ILogger logger, Exception ex, string taskId, int @try);

@@ -19,6 +19,7 @@ internal sealed partial class Dispatcher
     private readonly int[] _pending;
     private int _free;
     private int _nextPartition;
+    private volatile bool _paused;
 
     /// <param name="start">Runs a leased task; the dispatcher has taken a slot for it, given back by <see cref="SlotFreed"/>.</param>
     public Dispatcher(IGrainFactory grains, string node, int partitions, int slots, Action<LeasedTask> start, ILogger logger)
@@ -58,6 +59,16 @@ internal sealed partial class Dispatcher
     {
         Interlocked.Increment(ref _free);
         Wake();
+    }
+
+    /// <summary>Leases nothing until <see cref="Resume"/> (the node's container engine does not answer).</summary>
+    public void Pause() => _paused = true;
+
+    /// <summary>Leases again, from every partition: work may have arrived that this node was told about and left.</summary>
+    public void Resume()
+    {
+        _paused = false;
+        AllPending();
     }
 
     private void Wake() => _wake.Writer.TryWrite(true);
@@ -102,10 +113,10 @@ internal sealed partial class Dispatcher
     {
         var allReached = true;
         var leasedAny = true;
-        while (leasedAny && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
+        while (leasedAny && !_paused && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
         {
             leasedAny = false;
-            for (var i = 0; i < _pending.Length && Volatile.Read(ref _free) > 0; i++)
+            for (var i = 0; i < _pending.Length && !_paused && Volatile.Read(ref _free) > 0; i++)
             {
                 var p = (_nextPartition + i) % _pending.Length;
                 if (Interlocked.Exchange(ref _pending[p], 0) == 0)

@@ -11,6 +11,9 @@ internal sealed class RunningAttempts
 
     public IEnumerable<RunningAttempt> All => _runs.Values;
 
+    /// <summary>The tasks whose attempt has not left the container driver yet: their containers are in use.</summary>
+    public IReadOnlySet<string> InDriverTaskIds => _runs.Values.Where(r => !r.LeftDriver).Select(r => r.TaskId).ToHashSet(StringComparer.Ordinal);
+
     public bool Contains(string taskId) => _runs.ContainsKey(taskId);
 
     public bool TryGet(string taskId, out RunningAttempt run) => _runs.TryGetValue(taskId, out run!);
@@ -44,4 +47,6 @@ internal sealed class RunningAttempt(string taskId)
     public Task Completion { get; set; } = Task.CompletedTask;
     /// <summary>Set while the container runs: the node's flush loop moves its buffered output to the log store.</summary>
     public TaskLogWriter? Log { get; set; }
+    /// <summary>Set once the driver has returned (or given up): whatever container the attempt had is no longer in use.</summary>
+    public volatile bool LeftDriver;
 }

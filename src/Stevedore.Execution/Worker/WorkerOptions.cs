@@ -17,5 +17,11 @@ public sealed class WorkerOptions
     /// <summary>How often buffered output goes to the log store while a task runs.</summary>
     public TimeSpan LogFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How often the node asks its container engine whether it answers (also at once when an attempt lost it). While it
+    /// does not, the node leases no tasks; when it answers again, the containers left meanwhile are removed first.
+    /// </summary>
+    public TimeSpan EngineCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -10,7 +10,8 @@ namespace Stevedore.Execution.Worker;
 /// <summary>
 /// The worker node of this silo: a hosted service (never a grain) that registers the node, and composes its parts —
 /// the <see cref="Dispatcher"/> leasing tasks for free slots, the <see cref="AttemptRunner"/> running each one, and
-/// the <see cref="LeaseKeeper"/> renewing and reaping leases — with a heartbeat and a log flush loop. On stop it
+/// the <see cref="LeaseKeeper"/> renewing and reaping leases, the <see cref="EngineWatch"/> stopping it while the
+/// container engine is away — with a heartbeat and a log flush loop. On stop it
 /// stops leasing, cuts its attempts short (they report as <c>worker lost</c>), waits for them to report, then stops
 /// and awaits every loop.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     private readonly Dispatcher _dispatcher;
     private readonly AttemptRunner _runner;
     private readonly LeaseKeeper _leases;
+    private readonly EngineWatch _engine;
     // Stops the dispatcher before attempts are cut short, and the other loops only once they have reported.
     private readonly CancellationTokenSource _stopDispatch = new();
     private readonly CancellationTokenSource _stopLoops = new();
@@ -52,7 +54,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         Node = _options.Node ?? Environment.MachineName;
         var leaseDuration = queue.Value.LeaseDuration;
         _dispatcher = new Dispatcher(grains, Node, _partitions, _options.Slots, StartRun, loggers.CreateLogger<Dispatcher>());
-        _runner = new AttemptRunner(grains, driver, content, time, _options, leaseDuration, Node, () => _shuttingDown, loggers.CreateLogger<AttemptRunner>());
+        _engine = new EngineWatch(driver, _running, _dispatcher, _options.EngineCheckInterval, Node, loggers.CreateLogger<EngineWatch>());
+        _runner = new AttemptRunner(grains, driver, content, time, _options, leaseDuration, Node, () => _shuttingDown, _engine.EngineLost, loggers.CreateLogger<AttemptRunner>());
         _leases = new LeaseKeeper(tasks, grains, driver, _running, time, leaseDuration, Node, loggers.CreateLogger<LeaseKeeper>());
     }
 
@@ -98,6 +101,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         await Task.WhenAll(
             _dispatcher.RunAsync(dispatch.Token),
             _leases.RunAsync(loops.Token),
+            _engine.RunAsync(loops.Token),
             HeartbeatLoopAsync(loops.Token),
             FlushLoopAsync(loops.Token));
     }

@@ -58,9 +58,9 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{WorkerOptions.Section}:LogCapBytes must be at least 1024; got {options.LogCapBytes}.");
         }
 
-        if (options.LogFlushInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero)
+        if (options.LogFlushInterval <= TimeSpan.Zero || options.HeartbeatInterval <= TimeSpan.Zero || options.EngineCheckInterval <= TimeSpan.Zero)
         {
-            failures.Add($"{WorkerOptions.Section}:LogFlushInterval and HeartbeatInterval must be positive.");
+            failures.Add($"{WorkerOptions.Section}:LogFlushInterval, HeartbeatInterval and EngineCheckInterval must be positive.");
         }
 
         return Result(failures);
