@@ -168,6 +168,14 @@ docker_instance() {
         for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
       fi
+      # A container a killed daemon was starting can keep a shim the next daemon never learns of: end those too.
+      local cmdline
+      for cmdline in /proc/[0-9]*/cmdline; do
+        if tr '\0' ' ' 2>/dev/null <"$cmdline" | grep -qF -- "-address $dir/exec/containerd/containerd.sock"; then
+          pid="${cmdline#/proc/}"
+          kill -9 "${pid%/cmdline}" 2>/dev/null || true
+        fi
+      done
       awk -v root="$dir/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n 1 umount -l 2>/dev/null || true
       rm -rf "$dir"
       ip link del "$bridge" 2>/dev/null || true ;;

@@ -17,6 +17,7 @@ public sealed partial class SoakSilo : IAsyncDisposable
     private readonly StreamWriter _log;
     private readonly string _logPath;
     private readonly Queue<string> _tail = new();
+    private readonly Lock _starting = new();
     private Process? _process;
     private volatile HttpClient? _http;
     private int _grpcPort;
@@ -68,7 +69,22 @@ public sealed partial class SoakSilo : IAsyncDisposable
 
     public void Start()
     {
+        lock (_starting)
+        {
+            StartProcess();
+        }
+    }
+
+    private void StartProcess()
+    {
         _http = null;
+        // Two callers may start a silo that exited (the crash watcher, a wait that saw a port taken): one process only.
+        if (_process is { HasExited: false } running)
+        {
+            running.Kill(entireProcessTree: true);
+            running.WaitForExit();
+        }
+
         _process?.Dispose();
         _grpcPort = Names.FreePort();
         var start = new ProcessStartInfo("dotnet")
