@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stevedore.Execution.Hot;
 using Stevedore.Options;
 using Stevedore.Storage;
 using Stevedore.Telemetry;
@@ -26,6 +27,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     private readonly Dispatcher _dispatcher;
     private readonly AttemptRunner _runner;
     private readonly LeaseKeeper _leases;
+    private readonly HotRunner? _hot;
     // Stops the dispatcher before attempts are cut short, and the other loops only once they have reported.
     private readonly CancellationTokenSource _stopDispatch = new();
     private readonly CancellationTokenSource _stopLoops = new();
@@ -41,7 +43,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         IOptions<WorkerOptions> options,
         IOptions<QueueOptions> queue,
         IHostApplicationLifetime lifetime,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        IHotContainerDriver? hotDriver = null)
     {
         _grains = grains;
         _driver = driver;
@@ -52,7 +55,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         Node = _options.Node ?? Environment.MachineName;
         var leaseDuration = queue.Value.LeaseDuration;
         _dispatcher = new Dispatcher(grains, Node, _partitions, _options.Slots, StartRun, loggers.CreateLogger<Dispatcher>());
-        _runner = new AttemptRunner(grains, driver, content, time, _options, leaseDuration, Node, () => _shuttingDown, loggers.CreateLogger<AttemptRunner>());
+        _hot = hotDriver is null ? null : new HotRunner(hotDriver, time, _options.Slots, Node, loggers.CreateLogger<HotRunner>());
+        _runner = new AttemptRunner(grains, driver, _hot, content, time, _options, leaseDuration, Node, () => _shuttingDown, loggers.CreateLogger<AttemptRunner>());
         _leases = new LeaseKeeper(tasks, grains, driver, _running, time, leaseDuration, Node, loggers.CreateLogger<LeaseKeeper>());
     }
 
@@ -61,6 +65,15 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     public Task WorkAvailable(int partition)
     {
         _dispatcher.WorkAvailable(partition);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The hot containers of this node (null when no hot driver is registered).</summary>
+    public HotRunner? Hot => _hot;
+
+    public Task JobChanged(string job, long? version)
+    {
+        _hot?.RetireJob(job, version);
         return Task.CompletedTask;
     }
 
@@ -99,7 +112,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             _dispatcher.RunAsync(dispatch.Token),
             _leases.RunAsync(loops.Token),
             HeartbeatLoopAsync(loops.Token),
-            FlushLoopAsync(loops.Token));
+            FlushLoopAsync(loops.Token),
+            _hot?.RunSweepAsync(loops.Token) ?? Task.CompletedTask);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -110,6 +124,11 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         // Let the killed attempts report back (they go back to the queue as lost, not as failures) while the lease
         // keeper still renews their leases.
         await _running.WhenAllEnded().WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_hot is not null)
+        {
+            await _hot.StopAllAsync().WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         await _stopLoops.CancelAsync();
         await base.StopAsync(cancellationToken);
         if (_self is not null)
