@@ -25,7 +25,7 @@ public static class HotScenario
         var samples = quick ? 50 : 500;
         var coldSamples = quick ? 3 : 20;
         var rounds = quick ? 1 : 5;
-        var batch = quick ? 300 : 2000;
+        var batch = quick ? 300 : 1000; // the most one batch call takes
         await BenchEnvironment.ShellAsync($"ensure_docker && ensure_busybox_image {BenchEnvironment.Image}");
         await using var app = await BenchEnvironment.StartHostAsync(new() { ["Stevedore:Worker:Slots"] = Slots.ToString(CultureInfo.InvariantCulture) });
         using var http = new HttpClient { BaseAddress = BenchEnvironment.HttpAddress(app) };
