@@ -5,6 +5,28 @@ namespace Stevedore.Execution.Docker;
 /// <summary>The limits and hardening every job container gets, cold or hot (SPEC "What a job container sees").</summary>
 internal static class ContainerHardening
 {
+    /// <summary>
+    /// A job container attached on all three streams with the job's image, command and user, its limits and
+    /// hardening. <paramref name="stdinOnce"/>: standard input closes after the first attach (a cold task's payload);
+    /// false keeps it open for the invocations of a hot container.
+    /// </summary>
+    public static CreateContainerParameters Parameters(
+        JobSpec spec, DockerOptions options, IList<string> env, IDictionary<string, string> labels, bool stdinOnce) => new()
+    {
+        Image = spec.Image,
+        Cmd = spec.Command?.ToList(),
+        Env = env,
+        Labels = labels,
+        AttachStdin = true,
+        AttachStdout = true,
+        AttachStderr = true,
+        OpenStdin = true,
+        StdinOnce = stdinOnce,
+        Tty = false,
+        User = spec.User,
+        HostConfig = HostConfig(spec, options),
+    };
+
     public static HostConfig HostConfig(JobSpec spec, DockerOptions options)
     {
         var memory = spec.MemoryMb * 1024L * 1024L;

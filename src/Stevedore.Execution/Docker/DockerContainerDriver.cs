@@ -273,28 +273,14 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
 
     private async Task<string> CreateContainerAsync(ContainerRunRequest request, ITaskFolder files)
     {
-        var spec = request.Spec;
-        var parameters = new CreateContainerParameters
+        var labels = new Dictionary<string, string>
         {
-            Image = spec.Image,
-            Cmd = spec.Command?.ToList(),
-            Env = request.Environment().ToList(),
-            Labels = new Dictionary<string, string>
-            {
-                [ContainerRunRequest.TaskLabel] = request.TaskId,
-                ["stevedore.job"] = request.Job,
-                [ContainerRunRequest.NodeLabel] = request.Node,
-                [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
-            AttachStdin = true,
-            AttachStdout = true,
-            AttachStderr = true,
-            OpenStdin = true,
-            StdinOnce = true,
-            Tty = false,
-            User = spec.User,
-            HostConfig = ContainerHardening.HostConfig(spec, _options),
+            [ContainerRunRequest.TaskLabel] = request.TaskId,
+            ["stevedore.job"] = request.Job,
+            [ContainerRunRequest.NodeLabel] = request.Node,
+            [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        var parameters = ContainerHardening.Parameters(request.Spec, _options, request.Environment().ToList(), labels, stdinOnce: true);
         files.Configure(parameters);
         return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }

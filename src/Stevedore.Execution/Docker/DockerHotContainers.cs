@@ -71,27 +71,13 @@ public sealed partial class DockerHotContainers : IHotContainerDriver, IDisposab
     /// <summary>Not cancellable, as a cold create: a create the client gave up on would leave a container nobody knows.</summary>
     private async Task<string> CreateAsync(HotContainerRequest request)
     {
-        var spec = request.Spec;
-        var parameters = new CreateContainerParameters
+        var labels = new Dictionary<string, string>
         {
-            Image = spec.Image,
-            Cmd = spec.Command?.ToList(),
-            Env = request.Environment().ToList(),
-            Labels = new Dictionary<string, string>
-            {
-                ["stevedore.job"] = request.Job,
-                [ContainerRunRequest.NodeLabel] = request.Node,
-                [HotContainerRequest.HotLabel] = request.JobVersion.ToString(CultureInfo.InvariantCulture),
-            },
-            AttachStdin = true,
-            AttachStdout = true,
-            AttachStderr = true,
-            OpenStdin = true,
-            StdinOnce = false,
-            Tty = false,
-            User = spec.User,
-            HostConfig = ContainerHardening.HostConfig(spec, _options),
+            ["stevedore.job"] = request.Job,
+            [ContainerRunRequest.NodeLabel] = request.Node,
+            [HotContainerRequest.HotLabel] = request.JobVersion.ToString(CultureInfo.InvariantCulture),
         };
+        var parameters = ContainerHardening.Parameters(request.Spec, _options, request.Environment().ToList(), labels, stdinOnce: false);
         return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }
 
