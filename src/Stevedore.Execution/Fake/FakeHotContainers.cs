@@ -8,7 +8,7 @@ namespace Stevedore.Execution.Fake;
 /// <summary>
 /// Hot containers in-process, for tests of the logic around them and control-plane benchmarks: each one is a
 /// handler speaking the real <see cref="HotProtocol"/> bytes. It reads invocations from what the worker writes and
-/// answers by payload: <c>fail</c> answers an error frame; <c>malformed</c> a broken frame; <c>die</c> exits with
+/// answers by payload: <c>fail</c> answers an error frame; <c>answer-then-exit</c> answers, then exits 0; <c>malformed</c> a broken frame; <c>die</c> exits with
 /// code 3 mid-task; <c>hold</c> never answers; anything else logs one stdout and one stderr line and answers its
 /// payload as the result (the answer split into small pieces, as a pipe may deliver it).
 /// </summary>
@@ -122,6 +122,10 @@ public sealed class FakeHotContainers : IHotContainerDriver
                 case "die":
                     output.Stdout(Encoding.UTF8.GetBytes($"dying on {taskId}\n"));
                     Exit(3);
+                    return;
+                case "answer-then-exit":
+                    Send(Encoding.UTF8.GetBytes("STEVEDORE-RESULT ok 0\n"));
+                    Exit(0);
                     return;
                 case "fail":
                     Send(Encoding.UTF8.GetBytes("STEVEDORE-RESULT error 4\nboom"));

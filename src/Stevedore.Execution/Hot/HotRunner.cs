@@ -86,6 +86,18 @@ public sealed partial class HotRunner(IHotContainerDriver driver, TimeProvider t
                 }
             }
 
+            if (!session.Alive)
+            {
+                // It stopped while idle (its handler exited, the engine killed it): replace it, the task is not its.
+                lock (_lock)
+                {
+                    _pool.Release(decision.Container, reusable: false, time.GetUtcNow());
+                }
+
+                await StopAsync(decision.Container);
+                continue;
+            }
+
             var outcome = await session.InvokeAsync(request, log, cancellationToken);
             bool stop;
             lock (_lock)

@@ -26,6 +26,18 @@ public sealed class HotSession : IHotOutput, IHotFrameSink
         _memoryMb = memoryMb;
     }
 
+    /// <summary>False once the container has stopped or broke the protocol: it can serve no more tasks.</summary>
+    public bool Alive
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_dead && _broken is null;
+            }
+        }
+    }
+
     /// <summary>The container this session speaks to; set once it has started.</summary>
     public IHotContainer? Container { get; set; }
 

@@ -100,6 +100,19 @@ public class HotJobTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task AContainerThatStoppedWhileIdle_IsReplaced_AndTheNextTaskDoesNotFailForIt()
+    {
+        await fx.PutJobAsync("hot-exited", HotJob());
+        var answered = await RunAsync("hot-exited", "answer-then-exit");
+        Assert.Equal(0, Hot.LiveOf("hot-exited"));
+        var next = await RunAsync("hot-exited", "fine");
+
+        Assert.Equal(TaskRunStatus.Succeeded, answered.Status);
+        Assert.Equal(TaskRunStatus.Succeeded, next.Status);
+        Assert.Equal(2, Hot.StartedOf("hot-exited"));
+    }
+
+    [Fact]
     public async Task ATimeout_KillsTheContainer_EndsTimedOut_AndTheNextTaskGetsAFreshOne()
     {
         await fx.PutJobAsync("hot-timeout", HotJob());
