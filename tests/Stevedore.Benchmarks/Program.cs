@@ -15,6 +15,7 @@ var scenarios = new (string Name, Func<Task> Run)[]
     ("memory", () => ControlPlaneScenarios.QueuedMemoryAsync(quick)),
     ("grpc", () => GrpcScenarios.RunAsync(quick)),
     ("fire", () => TriggerScenarios.FiringAsync(quick)),
+    ("ops", () => OperationsScenario.RunAsync(quick)),
 };
 bool Runs(string name) => scenario == "all" || scenario == name || (scenario == "control" && name.StartsWith("control-", StringComparison.Ordinal));
 if (!scenarios.Any(s => Runs(s.Name)))

@@ -19,6 +19,10 @@ public static class Summary
         ("enqueue.postgres.single_p99_ms", "<= 20", v => v <= 20),
         ("dispatch.p99_ms", "<= 5", v => v <= 5),
         ("memory.bytes_per_queued_task", "<= 1024", v => v <= 1024),
+        ("retention.janitor_vs_off", ">= 0.90", v => v >= 0.90),
+        ("scrape.vs_quiet", ">= 0.95", v => v >= 0.95),
+        ("steady.table_mib.growth", "<= 1.10", v => v <= 1.10),
+        ("steady.heap_mib.growth", "<= 1.25", v => v <= 1.25),
     ];
 
     public static void Print()

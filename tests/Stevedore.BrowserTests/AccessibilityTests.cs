@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -13,6 +14,9 @@ public class AccessibilityTests(ConsoleServer server)
         await server.PutJobAsync(job, new { image = ConsoleServer.Image, command = new[] { "sh", "-c", "echo a-long-line-without-spaces-$(seq -s - 1 60); exit 2" } });
         var id = await server.EnqueueAsync(job, new { payload = "payload", labels = new Dictionary<string, string> { ["customer"] = "acme" } });
         await server.WaitForStatusAsync(id, "failed");
+        var schedule = await server.Api.PostAsJsonAsync($"/v1/jobs/{job}/schedules", new { cron = "0 3 * * *", timeZone = "Europe/Berlin" });
+        var hook = await server.Api.PostAsJsonAsync($"/v1/jobs/{job}/webhooks", new { headers = new[] { "X-GitHub-Event" } });
+        Assert.True(schedule.IsSuccessStatusCode && hook.IsSuccessStatusCode, "a schedule and a webhook to show");
         return (job, id);
     }
 
@@ -22,7 +26,7 @@ public class AccessibilityTests(ConsoleServer server)
         var (job, id) = await SomethingToShowAsync();
         var page = await server.NewPageAsync(phone: true);
         var spilling = new List<string>();
-        foreach (var path in (string[])["/console", $"/console/jobs/{job}", "/console/tasks", $"/console/tasks/{id}", "/console/dead-letters", $"/console/job-definition/{job}"])
+        foreach (var path in (string[])["/console", $"/console/jobs/{job}", "/console/tasks", $"/console/tasks/{id}", "/console/dead-letters", $"/console/job-definition/{job}", $"/console/jobs/{job}/triggers", "/console/schedules"])
         {
             await page.GotoAsync(path);
             var sizes = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
@@ -67,7 +71,7 @@ public class AccessibilityTests(ConsoleServer server)
     {
         var (job, id) = await SomethingToShowAsync();
         var page = await server.NewPageAsync();
-        foreach (var path in (string[])["/console", $"/console/jobs/{job}", "/console/tasks", $"/console/tasks/{id}", "/console/dead-letters", "/console/job-definition"])
+        foreach (var path in (string[])["/console", $"/console/jobs/{job}", "/console/tasks", $"/console/tasks/{id}", "/console/dead-letters", "/console/job-definition", $"/console/jobs/{job}/triggers", "/console/schedules"])
         {
             await page.GotoAsync(path);
             var unlabelled = await page.EvaluateAsync<string[]>("""

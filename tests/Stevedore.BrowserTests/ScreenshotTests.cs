@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -6,7 +7,7 @@ namespace Stevedore.BrowserTests;
 /// <summary>
 /// Pictures of the main pages. Always taken (and checked to be pictures); written to the folder named by
 /// STEVEDORE_SCREENSHOTS when it is set, which is how docs/screenshots is refreshed:
-/// <c>STEVEDORE_SCREENSHOTS=$PWD/docs/screenshots dotnet test tests/Stevedore.BrowserTests --filter Screenshots</c>.
+/// <c>scripts/screenshots</c> (which also shrinks them with pngquant).
 /// </summary>
 [Collection(ConsoleCollection.Name)]
 public class ScreenshotTests(ConsoleServer server)
@@ -34,6 +35,10 @@ public class ScreenshotTests(ConsoleServer server)
         }
 
         var failed = await server.EnqueueAsync("invoices", new { payload = "2026-0042" });
+        var nightly = await server.Api.PostAsJsonAsync("/v1/jobs/thumbnails/schedules", new { cron = "0 3 * * *", timeZone = "Europe/Berlin", payload = "album:holiday" });
+        var often = await server.Api.PostAsJsonAsync("/v1/jobs/thumbnails/schedules", new { everySeconds = 3600, maxRuns = 24, payload = "album:recent" });
+        var hook = await server.Api.PostAsJsonAsync("/v1/jobs/thumbnails/webhooks", new { headers = new[] { "X-GitHub-Event" } });
+        Assert.True(nightly.IsSuccessStatusCode && often.IsSuccessStatusCode && hook.IsSuccessStatusCode, "schedules and a webhook to show");
         await server.WaitForStatusAsync(last, "succeeded");
         await server.WaitForStatusAsync(failed, "failed");
 
@@ -54,6 +59,15 @@ public class ScreenshotTests(ConsoleServer server)
         await ShootAsync("/console/tasks", "console-tasks");
         await ShootAsync($"/console/tasks/{last}", "console-task");
         await ShootAsync("/console/dead-letters", "console-dead-letters");
+        await ShootAsync("/console/schedules", "console-schedules");
+
+        // A job's schedules and webhooks, just after a webhook was made: its secret shown that once.
+        await page.GotoAsync("/console/jobs/thumbnails/triggers");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create webhook" }).ClickAsync();
+        await Expect(page.Locator("#hook-secret")).ToBeVisibleAsync();
+        var triggers = Path.Combine(folder, "console-triggers.png");
+        await page.ScreenshotAsync(new() { Path = triggers, FullPage = true });
+        pictures.Add(triggers);
         var phone = await server.NewPageAsync(phone: true);
         await ShootAsync($"/console/tasks/{failed}", "console-task-phone", phone);
 

@@ -117,3 +117,48 @@ public class ConsoleFormatTests
         Assert.Equal(error, errors.Has("delaySeconds"));
     }
 }
+
+public class ScheduleFormTests
+{
+    [Theory]
+    [InlineData("cron", " 0 3 * * * ", "Europe/Berlin", "", "0 3 * * *", "Europe/Berlin", null, "")]
+    [InlineData("cron", "0 3 * * *", " ", "30", "0 3 * * *", null, null, "")]                 // the other kind's field is ignored
+    [InlineData("every", "0 3 * * *", "Europe/Berlin", " 30 ", null, null, 30L, "")]         // so are cron and its zone
+    [InlineData("cron", "  ", "", "", null, null, null, "cron")]                              // the chosen field is required
+    [InlineData("every", "", "", "", null, null, null, "everySeconds")]
+    [InlineData("every", "", "", "half a minute", null, null, null, "everySeconds")]
+    [InlineData("hourly", "", "", "", null, null, null, "repeat")]
+    public void ToDraft_TakesTheChosenKindOfRepeat(
+        string repeat, string cron, string zone, string every, string? cronOut, string? zoneOut, long? everyOut, string errorField)
+    {
+        var errors = new FieldErrors();
+        var draft = new ScheduleForm { Repeat = repeat, Cron = cron, TimeZone = zone, EverySeconds = every }.ToDraft(errors);
+
+        Assert.Equal(cronOut, draft.Cron);
+        Assert.Equal(zoneOut, draft.TimeZone);
+        Assert.Equal(everyOut, draft.EverySeconds);
+        Assert.Equal(errorField, string.Join(",", errors.ToDictionary().Keys));
+    }
+
+    [Fact]
+    public void ToDraft_ReadsNumbersLabelsAndPayload_AsTheApiWould()
+    {
+        var errors = new FieldErrors();
+        var draft = new ScheduleForm
+        {
+            Repeat = ScheduleForm.ByInterval, EverySeconds = "60", MaxRuns = "5", Priority = "2", Overlap = " allow ",
+            Payload = "line 1\r\nline 2", Labels = "team=ops\r\n\r\nkind=nightly",
+        }.ToDraft(errors);
+
+        Assert.False(errors.Any);
+        Assert.Equal(5, draft.MaxRuns);
+        Assert.Equal(2, draft.Priority);
+        Assert.Equal("allow", draft.Overlap);
+        Assert.Equal("line 1\nline 2", Encoding.UTF8.GetString(draft.Payload.Span));
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "ops", ["kind"] = "nightly" }, draft.Labels);
+
+        var wrong = new FieldErrors();
+        new ScheduleForm { Repeat = ScheduleForm.ByInterval, EverySeconds = "60", MaxRuns = "many", Labels = "no equals sign" }.ToDraft(wrong);
+        Assert.Equal(["labels", "maxRuns"], wrong.ToDictionary().Keys.Order());
+    }
+}

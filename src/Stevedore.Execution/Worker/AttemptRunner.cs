@@ -32,7 +32,8 @@ internal sealed partial class AttemptRunner(
         }
 
         using var span = StevedoreTracing.StartRun(assignment, node);
-        var payload = await content.GetPayloadAsync(leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
+        // Read while the store is away too: the attempt has begun, and one given up here would only lapse and run again.
+        var payload = await RetryAsync(() => content.GetPayloadAsync(leased.TaskId), leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
         var log = new TaskLogWriter(content, leased.TaskId, assignment.Attempt, options.LogCapBytes);
         if (assignment.Attempt > 1)
         {
@@ -88,23 +89,29 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>
-    /// Saves what an attempt left (log, result, outcome), trying again while the cluster or its storage is
-    /// unreachable, for as long as a lease lasts twenty times over: past that the lease has lapsed and the task has
-    /// been given to another attempt.
+    /// Reads what an attempt needs, or saves what it left (log, result, outcome), trying again while the cluster or
+    /// its storage is unreachable, for as long as a lease lasts twenty times over: past that the lease has lapsed and
+    /// the task has been given to another attempt. A cancellation that is not the node stopping is tried again too.
     /// </summary>
-    private async Task RetryAsync(Func<Task> save, string taskId)
+    private async Task RetryAsync(Func<Task> save, string taskId) =>
+        await RetryAsync(async () =>
+        {
+            await save();
+            return true;
+        }, taskId);
+
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, string taskId)
     {
         var deadline = time.GetUtcNow() + (leaseDuration * 20);
         for (var i = 0; ; i++)
         {
             try
             {
-                await save();
-                return;
+                return await call();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && time.GetUtcNow() < deadline)
+            catch (Exception ex) when ((ex is not OperationCanceledException || !shuttingDown()) && time.GetUtcNow() < deadline)
             {
-                LogReportRetry(logger, ex, taskId, i + 1);
+                LogStoreRetry(logger, ex, taskId, i + 1);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(i, 5))));
             }
         }
@@ -113,6 +120,6 @@ internal sealed partial class AttemptRunner(
     [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
     private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Saving the log, result or outcome of task {TaskId} failed (try {Try}); trying again.")]
-    private static partial void LogReportRetry(ILogger logger, Exception ex, string taskId, int @try);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the payload, or saving the log, result or outcome, of task {TaskId} failed (try {Try}); trying again.")]
+    private static partial void LogStoreRetry(ILogger logger, Exception ex, string taskId, int @try);
 }

@@ -9,8 +9,9 @@ namespace Stevedore.Execution.Worker;
 /// grains, which queue them again. Every node does this, so it goes on while any node lives.
 /// </summary>
 /// <remarks>
-/// A node that could not reach the task store reaps nothing until it has reached it for a whole lease: while the
-/// store was away no node could renew, so every lease looks lapsed, and the live nodes need a round to renew theirs.
+/// A node that could not reach the task store reaps nothing until it has reached it again for a whole lease
+/// (<see cref="ReapGate"/>): while the store was away no node could renew, so every lease looks lapsed, and the live
+/// nodes need a round to renew theirs. Every round reads the store, so every round tells whether it is back.
 /// </remarks>
 internal sealed partial class LeaseKeeper(
     ITaskStore tasks,
@@ -22,11 +23,9 @@ internal sealed partial class LeaseKeeper(
     string node,
     ILogger logger)
 {
-    private DateTimeOffset _reapFrom;
-
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        _reapFrom = time.GetUtcNow();
+        var gate = new ReapGate(leaseDuration, time.GetUtcNow());
         using var timer = new PeriodicTimer(leaseDuration / 3, time);
         try
         {
@@ -34,30 +33,33 @@ internal sealed partial class LeaseKeeper(
             {
                 try
                 {
-                    await RenewAndReapAsync(stoppingToken);
+                    await RenewAndReapAsync(gate, stoppingToken);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // Anything short of the node stopping, a cancellation from a driver or storage call included,
+                    // costs one round: a loop that ended here would let every lease of this node lapse.
                     LogLeaseLoopFailed(logger, ex, node);
-                    _reapFrom = time.GetUtcNow() + leaseDuration;
+                    gate.StoreFailed();
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
 
-    private async Task RenewAndReapAsync(CancellationToken stoppingToken)
+    private async Task RenewAndReapAsync(ReapGate gate, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         await tasks.RenewLeasesAsync(running.TaskIds, now + leaseDuration, stoppingToken);
-        if (now < _reapFrom)
+        var lapsedLeases = await tasks.FindLapsedLeasesAsync(now, 100, stoppingToken);
+        if (!gate.StoreReached(time.GetUtcNow()))
         {
             return;
         }
 
-        foreach (var lapsed in await tasks.FindLapsedLeasesAsync(now, 100, stoppingToken))
+        foreach (var lapsed in lapsedLeases)
         {
             if (running.Contains(lapsed.Id))
             {

@@ -26,7 +26,9 @@ public sealed class ConsoleAuthMiddleware(RequestDelegate next, ConsoleAccess ac
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "same-origin";
-        headers.CacheControl = "no-store";
+        // What antiforgery sets on every page with a form: set the same here, or it logs a warning on each such page.
+        headers.CacheControl = "no-cache, no-store";
+        headers.Pragma = "no-cache";
 
         if (_session is null || IsPublic(path) || _session.IsValid(context.Request.Cookies[ConsoleSession.CookieName], time.GetUtcNow()))
         {

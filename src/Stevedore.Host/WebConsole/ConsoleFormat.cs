@@ -74,6 +74,9 @@ public static class ConsoleFormat
         return new Preview(hex.ToString(), IsText: false, head.Length < span.Length, span.Length);
     }
 
+    /// <summary>Text typed into a form as the bytes a job gets: UTF-8, with the browser's CRLF line ends made LF.</summary>
+    public static byte[] TextBytes(string? text) => Encoding.UTF8.GetBytes((text ?? "").Replace("\r\n", "\n", StringComparison.Ordinal));
+
     /// <summary>Reads <c>key=value</c> lines (blank lines skipped) into a map; a line without '=' is an error for that line.</summary>
     public static Dictionary<string, string>? KeyValueLines(string? text, string field, Stevedore.Application.FieldErrors errors)
     {

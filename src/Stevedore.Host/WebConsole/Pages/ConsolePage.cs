@@ -13,6 +13,25 @@ public abstract class ConsolePage : PageModel
     /// <summary>A refusal to show on this rendering (with its per-field messages).</summary>
     public AppError? Refusal { get; protected set; }
 
+    /// <summary>
+    /// The refusal's messages about one form field (its own key, and keys under it such as <c>labels.x</c> or
+    /// <c>headers[0]</c>), to show beside that field.
+    /// </summary>
+    public IReadOnlyList<string> ErrorsFor(string field) =>
+        Refusal?.Errors is { } errors
+            ? errors.Where(e => e.Key == field || e.Key.StartsWith(field + ".", StringComparison.Ordinal) || e.Key.StartsWith(field + "[", StringComparison.Ordinal))
+                .SelectMany(e => e.Value).ToList()
+            : [];
+
+    /// <summary>What <c>_FieldError</c> shows beside a field.</summary>
+    public FieldMessages Messages(string field) => new(field, ErrorsFor(field));
+
+    /// <summary>The id of the message shown beside a field when it was refused (for <c>aria-describedby</c>), else null.</summary>
+    public string? ErrorId(string field) => ErrorsFor(field).Count > 0 ? field + "-error" : null;
+
+    /// <summary><c>true</c> for <c>aria-invalid</c> when the field was refused, else null (no attribute).</summary>
+    public string? Invalid(string field) => ErrorsFor(field).Count > 0 ? "true" : null;
+
     protected IActionResult NotFoundPage(string detail)
     {
         Missing = detail;
@@ -39,3 +58,6 @@ public abstract class ConsolePage : PageModel
 
     protected static string JobUrl(string job) => $"{ConsoleSetup.Prefix}/jobs/{Uri.EscapeDataString(job)}";
 }
+
+/// <summary>The refusal's messages about one form field; shown beside it with the id <c>{Field}-error</c>.</summary>
+public sealed record FieldMessages(string Field, IReadOnlyList<string> Messages);

@@ -1,17 +1,20 @@
-using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Stevedore.Application;
+using Stevedore.Application.Triggers;
 
 namespace Stevedore.Host.WebConsole.Pages;
 
 /// <summary>One job: its definition and counts, queueing a task, pause/resume, redrive, delete.</summary>
-public sealed class JobModel(JobService jobs, TaskService tasks) : ConsolePage
+public sealed class JobModel(JobService jobs, TaskService tasks, ScheduleService schedules, WebhookService webhooks) : ConsolePage
 {
     [FromRoute]
     public string Name { get; set; } = "";
 
     public JobInfo? Job { get; private set; }
     public JobStats? Stats { get; private set; }
+    public int ScheduleCount { get; private set; }
+    public int ActiveSchedules { get; private set; }
+    public int WebhookCount { get; private set; }
 
     /// <summary>What the enqueue form held when it was refused, to show it again.</summary>
     public EnqueueForm Form { get; private set; } = new();
@@ -23,7 +26,7 @@ public sealed class JobModel(JobService jobs, TaskService tasks) : ConsolePage
         var errors = new FieldErrors();
         var draft = new TaskDraft
         {
-            Payload = Encoding.UTF8.GetBytes((form.Payload ?? "").Replace("\r\n", "\n", StringComparison.Ordinal)),
+            Payload = ConsoleFormat.TextBytes(form.Payload),
             Priority = ConsoleFormat.Number(form.Priority, "priority", errors),
             DelaySeconds = ConsoleFormat.Number(form.DelaySeconds, "delaySeconds", errors),
             TimeoutSeconds = ConsoleFormat.Number(form.TimeoutSeconds, "timeoutSeconds", errors),
@@ -74,7 +77,16 @@ public sealed class JobModel(JobService jobs, TaskService tasks) : ConsolePage
 
         Stats = stats.Value;
         Job = (await jobs.GetAsync(Name)).Value;
-        return Job is null ? NotFoundPage($"There is no job '{Name}'.") : null;
+        if (Job is null)
+        {
+            return NotFoundPage($"There is no job '{Name}'.");
+        }
+
+        var scheduled = (await schedules.ListAsync(Name, cancellationToken)).Value ?? [];
+        ScheduleCount = scheduled.Count;
+        ActiveSchedules = scheduled.Count(s => s.State == ScheduleState.Active);
+        WebhookCount = ((await webhooks.ListAsync(Name, cancellationToken)).Value ?? []).Count;
+        return null;
     }
 
     public sealed class EnqueueForm
