@@ -123,6 +123,70 @@ pg_instance() {
   esac
 }
 
+# docker_instance start|kill|destroy DIR: a Docker Engine of its own, for a soak that kills and restarts it, beside the
+# shared one and never touching it: its socket (DIR/docker.sock), data, exec root (with its own containerd) and pidfile
+# live in DIR; its containers sit on a bridge of its own; it leaves iptables and IP forwarding alone. start loads
+# nothing (see docker_instance_image); kill is a kill -9 of the daemon (its containers' shims live on; a start
+# afterwards finds them); destroy removes its containers, stops it, unmounts and deletes DIR and its bridge.
+docker_instance() {
+  local action="$1" dir="$2" bridge subnet pid
+  bridge="stv$(printf '%s' "$dir" | md5sum | cut -c1-8)"
+  subnet="10.213.$(( 16#$(printf '%s' "$dir" | md5sum | cut -c9-10) )).1/24"
+  case "$action" in
+    start)
+      mkdir -p "$dir"
+      if ! ip link show "$bridge" >/dev/null 2>&1; then
+        ip link add "$bridge" type bridge && ip addr add "$subnet" dev "$bridge" && ip link set "$bridge" up
+      fi
+      # A daemon killed with -9 leaves its pidfile, and a new one refuses to start over it.
+      rm -f "$dir/docker.pid"
+      (setsid dockerd --host "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+        --pidfile "$dir/docker.pid" --bridge "$bridge" --iptables=false --ip-masq=false --ip-forward=false \
+        >>"$dir/dockerd.log" 2>&1 </dev/null &)
+      for _ in $(seq 1 150); do
+        docker -H "unix://$dir/docker.sock" version >/dev/null 2>&1 && return 0
+        sleep 0.2
+      done
+      log "the engine in $dir did not come up; see $dir/dockerd.log"
+      return 1 ;;
+    kill)
+      pid="$(cat "$dir/docker.pid" 2>/dev/null)" || return 0
+      kill -9 "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      # Its containerd dies with it, a moment later; a daemon started before then would take it for a live one.
+      pid="$(cat "$dir/exec/containerd/containerd.pid" 2>/dev/null)" || return 0
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+      kill -9 "$pid" 2>/dev/null || true ;;
+    destroy)
+      [ -d "$dir" ] || return 0
+      # A killed engine's containers live on under their shims: a started engine stops them, then they are removed.
+      if ! docker -H "unix://$dir/docker.sock" version >/dev/null 2>&1; then docker_instance start "$dir" || true; fi
+      docker -H "unix://$dir/docker.sock" ps -aq | xargs -r docker -H "unix://$dir/docker.sock" rm -f >/dev/null 2>&1 || true
+      pid="$(cat "$dir/docker.pid" 2>/dev/null)" || pid=""
+      if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+      fi
+      # A container a killed daemon was starting can keep a shim the next daemon never learns of: end those too.
+      local cmdline
+      for cmdline in /proc/[0-9]*/cmdline; do
+        if tr '\0' ' ' 2>/dev/null <"$cmdline" | grep -qF -- "-address $dir/exec/containerd/containerd.sock"; then
+          pid="${cmdline#/proc/}"
+          kill -9 "${pid%/cmdline}" 2>/dev/null || true
+        fi
+      done
+      awk -v root="$dir/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n 1 umount -l 2>/dev/null || true
+      rm -rf "$dir"
+      ip link del "$bridge" 2>/dev/null || true ;;
+  esac
+}
+
+# docker_instance_image DIR IMAGE: copies IMAGE from the shared engine into the engine of docker_instance DIR.
+docker_instance_image() {
+  docker save "$2" | docker -H "unix://$1/docker.sock" load -q >/dev/null
+}
+
 # Runs a command as user postgres from /, so it never depends on the caller's folder (a checkout may sit where only
 # root can enter).
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }

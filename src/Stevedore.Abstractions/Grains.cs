@@ -137,6 +137,12 @@ public interface IWorkerObserver : IGrainObserver
     /// </summary>
     [Alias("WorkAvailableAt"), OneWay] Task WorkAvailable(int partition, int priority);
     [Alias("Cancel"), OneWay] Task CancelTask(string taskId);
+
+    /// <summary>
+    /// The job was put, paused, resumed or deleted: hot containers of any other version than <paramref name="version"/>
+    /// retire (all of them when it is null: the job is paused or gone). Sent by queue partition 0 from its fence.
+    /// </summary>
+    [Alias("JobChanged"), OneWay] Task JobChanged(string job, long? version);
 }
 
 /// <summary>

@@ -27,6 +27,9 @@ public sealed record JobSpec
     // Ids 13–19 and 22–29 are left to fields being added beside these at the same time; never renumber.
     /// <summary>Days a finished task of this job is kept; null means <c>Stevedore:Retention:FinishedTasks</c>.</summary>
     [Id(12)] public int? RetentionDays { get; init; }
+
+    /// <summary>When set, the job's tasks are served by long-lived hot containers (docs/hot-containers.md); null: a container per task.</summary>
+    [Id(13)] public HotSpec? Hot { get; init; }
     /// <summary>Event topics this job takes: each event published to one of them makes a task of this job.</summary>
     [Id(20)] public IReadOnlyList<string> Subscriptions { get; init; } = [];
 
@@ -57,7 +60,25 @@ public sealed record JobSpec
         && RetentionDays == other.RetentionDays
         && Subscriptions.SequenceEqual(other.Subscriptions)
         && MaxQueued == other.MaxQueued
-        && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem;
+        && Capabilities.SequenceEqual(other.Capabilities) && User == other.User && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem
+        && Hot == other.Hot;
+}
+
+/// <summary>
+/// A hot job: a container started once per job version and node serves many tasks, one at a time, through the hot
+/// runtime protocol on its standard input and output.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("stevedore.HotSpec")]
+public sealed record HotSpec
+{
+    public const int DefaultMaxPerNode = 1;
+    public const int DefaultIdleSeconds = 60;
+
+    /// <summary>Most hot containers of this job on one worker node at once (each serving one task at a time).</summary>
+    [Id(0)] public int MaxPerNode { get; init; } = DefaultMaxPerNode;
+
+    /// <summary>A hot container that served no task for this long is retired.</summary>
+    [Id(1)] public int IdleSeconds { get; init; } = DefaultIdleSeconds;
 }
 
 /// <summary>A job definition as stored: its spec plus identity, version and switches.</summary>

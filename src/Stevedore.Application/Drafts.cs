@@ -21,6 +21,15 @@ public sealed record JobDraft
     public IReadOnlyList<string>? Capabilities { get; init; }
     public string? User { get; init; }
     public bool? ReadOnlyRootFilesystem { get; init; }
+    /// <summary>Hot containers; null leaves the job cold.</summary>
+    public HotDraft? Hot { get; init; }
+}
+
+/// <summary>The <c>hot</c> object of a job definition as a caller sent it.</summary>
+public sealed record HotDraft
+{
+    public long? MaxPerNode { get; init; }
+    public long? IdleSeconds { get; init; }
 }
 
 /// <summary>A task as a caller sent it.</summary>

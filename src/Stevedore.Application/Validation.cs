@@ -17,6 +17,8 @@ public static partial class Validation
     public const int MaxTaskEnvironment = 24;
     public const int MaxTaskEnvironmentValue = 1024;
     public const int MaxQueuedLimit = 10_000_000;
+    public const int MaxHotPerNode = 64;
+    public const int MaxHotIdleSeconds = 86_400;
 
     // Patterns end with \z, not $: $ also matches before a final newline, which would let "name\n" through.
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}\\z")]
@@ -114,6 +116,8 @@ public static partial class Validation
         Triggers.TriggerValidation.Subscriptions(draft.Subscriptions, errors);
         Range(errors, "maxQueued", draft.MaxQueued, 0, MaxQueuedLimit, " (0 means unlimited)");
         var capabilities = ContainerFields(draft, errors);
+        Range(errors, "hot.maxPerNode", draft.Hot?.MaxPerNode, 1, MaxHotPerNode, " (hot containers of this job on one worker node)");
+        Range(errors, "hot.idleSeconds", draft.Hot?.IdleSeconds, 1, MaxHotIdleSeconds, " (how long an idle hot container is kept)");
         if (errors.Any)
         {
             return null;
@@ -139,6 +143,13 @@ public static partial class Validation
             Capabilities = capabilities,
             User = draft.User,
             ReadOnlyRootFilesystem = draft.ReadOnlyRootFilesystem ?? false,
+            Hot = draft.Hot is { } hot
+                ? new HotSpec
+                {
+                    MaxPerNode = (int)(hot.MaxPerNode ?? HotSpec.DefaultMaxPerNode),
+                    IdleSeconds = (int)(hot.IdleSeconds ?? HotSpec.DefaultIdleSeconds),
+                }
+                : null,
         };
     }
 

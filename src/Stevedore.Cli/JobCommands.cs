@@ -76,6 +76,14 @@ public sealed class JobPutSettings : JobNameSettings
     [CommandOption("--retention-days <DAYS>")]
     [Description("Days a finished task of this job is kept, 1 to 3650 (default: the server's setting)")]
     public long? RetentionDays { get; set; }
+
+    [CommandOption("--hot-max-per-node <N>")]
+    [Description("Make the job hot: at most N hot containers per worker node, each serving many tasks one at a time through the hot protocol (1 to 64)")]
+    public long? HotMaxPerNode { get; set; }
+
+    [CommandOption("--hot-idle <DURATION>")]
+    [Description("Make the job hot: retire a hot container idle this long, e.g. 60s, 5m (default 60s)")]
+    public string? HotIdle { get; set; }
 }
 
 /// <summary><c>stevedore job put NAME --image IMG [options] [-- CMD ARG...]</c></summary>
@@ -155,6 +163,20 @@ public sealed class JobPutCommand : ClientCommand<JobPutSettings>
         if (s.RetentionDays is { } retentionDays)
         {
             spec.RetentionDays = retentionDays;
+        }
+
+        if (s.HotMaxPerNode is not null || s.HotIdle is not null)
+        {
+            spec.Hot = new HotSpec();
+            if (s.HotMaxPerNode is { } perNode)
+            {
+                spec.Hot.MaxPerNode = perNode;
+            }
+
+            if (s.HotIdle is { } idle)
+            {
+                spec.Hot.IdleSeconds = Check(Parsing.Seconds(idle, "--hot-idle", out var e), e);
+            }
         }
 
         var put = await client.PutJobAsync(s.Name, spec, ct);

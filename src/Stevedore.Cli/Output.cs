@@ -80,6 +80,7 @@ public static class Output
         Row(grid, "user", j.Spec.HasUser ? j.Spec.User : "(the image's)");
         Row(grid, "readOnlyRootFilesystem", j.Spec.ReadOnlyRootFilesystem ? "yes" : "no");
         Row(grid, "retentionDays", j.Spec.HasRetentionDays ? j.Spec.RetentionDays.ToString(Inv) : "(the server's)");
+        Row(grid, "hot", j.Spec.Hot is { } hot ? $"{hot.MaxPerNode} per node, idle {hot.IdleSeconds}s" : "no");
 
         Row(grid, "updated", j.UpdatedAt.ToDateTimeOffset().ToString("u", Inv));
         return grid;

@@ -34,7 +34,8 @@ public static class Views
         job.Spec.RetryBackoff, job.Spec.Network, job.Spec.Priority, job.Spec.Subscriptions, job.Spec.MaxQueued,
         job.Spec.Capabilities, job.Spec.HasUser ? job.Spec.User : null, job.Spec.ReadOnlyRootFilesystem,
         job.Spec.HasRetentionDays ? job.Spec.RetentionDays : null, job.Paused, job.Version,
-        job.CreatedAt.ToDateTimeOffset(), job.UpdatedAt.ToDateTimeOffset());
+        job.CreatedAt.ToDateTimeOffset(), job.UpdatedAt.ToDateTimeOffset())
+    { Hot = job.Spec.Hot is { } hot ? new HotView(hot.MaxPerNode, hot.IdleSeconds) : null };
 
     public static object Task(TaskInfo t, string? result = null) => new TaskView(
         t.Id, t.Job, t.JobVersion, Status(t.Status), t.Priority, t.Attempt, t.MaxAttempts, t.HasExitCode ? t.ExitCode : null,
@@ -51,7 +52,12 @@ public static class Views
         string Name, string Image, IReadOnlyList<string>? Command, IDictionary<string, string> Env, long TimeoutSeconds, long MemoryMb,
         double Cpus, long MaxConcurrency, long Retries, long RetryDelaySeconds, double RetryBackoff, string Network, long Priority,
         IReadOnlyList<string> Subscriptions, long MaxQueued, IReadOnlyList<string> Capabilities, string? User,
-        bool ReadOnlyRootFilesystem, long? RetentionDays, bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+        bool ReadOnlyRootFilesystem, long? RetentionDays, bool Paused, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    {
+        public HotView? Hot { get; init; }
+    }
+
+    public sealed record HotView(long MaxPerNode, long IdleSeconds);
 
     public sealed record AttemptView(int Number, string? Node, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Status, long? ExitCode, string? Error);
 

@@ -208,6 +208,16 @@ public sealed partial class QueuePartitionGrain(
     public Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job)
     {
         _passes.Remove(jobName);
+        if (Partition == 0)
+        {
+            // Once per change (every partition is fenced): workers retire the job's hot containers of other versions.
+            var version = job is { Paused: false } ? job.Version : (long?)null;
+            foreach (var (observer, _) in _workers.Values)
+            {
+                _ = observer.JobChanged(jobName, version);
+            }
+        }
+
         return Task.FromResult(_fences.Fence(jobName, job));
     }
 

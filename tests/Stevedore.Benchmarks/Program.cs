@@ -8,6 +8,7 @@ var scenarios = new (string Name, Func<Task> Run)[]
 {
     ("cold", () => ContainerScenarios.ColdAsync(quick)),
     ("parallel", () => ContainerScenarios.ParallelAsync(quick)),
+    ("hot", () => HotScenario.RunAsync(quick)),
     ("control-memory", () => ControlPlaneScenarios.MemoryAsync(quick)),
     ("control-postgres", () => ControlPostgresScenario.RunAsync(quick)),
     ("enqueue", () => EnqueueScenario.RunAsync(quick)),

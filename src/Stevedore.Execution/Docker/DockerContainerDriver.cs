@@ -298,51 +298,20 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
 
     private async Task<string> CreateContainerAsync(ContainerRunRequest request, ITaskFolder files)
     {
-        var spec = request.Spec;
-        var memory = spec.MemoryMb * 1024L * 1024L;
-        var parameters = new CreateContainerParameters
+        var labels = new Dictionary<string, string>
         {
-            Image = spec.Image,
-            Cmd = spec.Command?.ToList(),
-            Env = request.Environment().ToList(),
-            Labels = new Dictionary<string, string>
-            {
-                [ContainerRunRequest.TaskLabel] = request.TaskId,
-                ["stevedore.job"] = request.Job,
-                [ContainerRunRequest.NodeLabel] = request.Node,
-                [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
-            AttachStdin = true,
-            AttachStdout = true,
-            AttachStderr = true,
-            OpenStdin = true,
-            StdinOnce = true,
-            Tty = false,
-            User = spec.User,
-            HostConfig = new HostConfig
-            {
-                Memory = memory,
-                MemorySwap = memory,
-                NanoCPUs = (long)Math.Round(spec.Cpus * 1_000_000_000),
-                PidsLimit = _options.PidsLimit,
-                SecurityOpt = ["no-new-privileges"],
-                NetworkMode = spec.Network,
-                // Every capability dropped but those the job lists (from Validation.AllowedCapabilities).
-                CapDrop = ["ALL"],
-                CapAdd = spec.Capabilities.Count == 0 ? null : [.. spec.Capabilities],
-                ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
-                Tmpfs = spec.ReadOnlyRootFilesystem
-                    ? new Dictionary<string, string> { ["/tmp"] = $"rw,nosuid,nodev,size={_options.TmpSizeMb}m,mode=1777" }
-                    : null,
-                // Stevedore captures the output through the attach; a second copy in the engine's log would only grow.
-                LogConfig = new LogConfig { Type = "none" },
-            },
+            [ContainerRunRequest.TaskLabel] = request.TaskId,
+            ["stevedore.job"] = request.Job,
+            [ContainerRunRequest.NodeLabel] = request.Node,
+            [AttemptLabel] = request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        var parameters = ContainerHardening.Parameters(request.Spec, _options, request.Environment().ToList(), labels, stdinOnce: true);
         files.Configure(parameters);
         return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }
 
-    private static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)
+    /// <summary>Moves an attached container's output to <paramref name="log"/> until the engine ends the stream.</summary>
+    internal static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)
     {
         var buffer = new byte[64 * 1024];
         try

@@ -1,16 +1,19 @@
 using Microsoft.Extensions.Logging;
+using Stevedore.Execution.Hot;
 using Stevedore.Storage;
 using Stevedore.Telemetry;
 
 namespace Stevedore.Execution.Worker;
 
 /// <summary>
-/// One attempt of a leased task on this node: starts it at its task grain, runs its container through the driver,
+/// One attempt of a leased task on this node: starts it at its task grain, runs its container through the driver
+/// (or, for a hot job, hands it to the <see cref="HotRunner"/>),
 /// and saves what it left (log, result, outcome), trying again while the cluster or its storage is away.
 /// </summary>
 internal sealed partial class AttemptRunner(
     IGrainFactory grains,
     IContainerDriver driver,
+    HotRunner? hot,
     ITaskContentStore content,
     TimeProvider time,
     WorkerOptions options,
@@ -59,7 +62,10 @@ internal sealed partial class AttemptRunner(
         var lostEngine = false;
         try
         {
-            exit = await driver.RunAsync(request, log, run.Cancel.Token);
+            // A hot job's task goes to a hot container of this node; every other task gets a container of its own.
+            exit = hot is not null && request.Spec.Hot is not null
+                ? await hot.RunAsync(request, log, run.Cancel.Token)
+                : await driver.RunAsync(request, log, run.Cancel.Token);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stevedore.Execution.Hot;
 using Stevedore.Options;
 using Stevedore.Storage;
 using Stevedore.Telemetry;
@@ -28,6 +29,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     private readonly AttemptRunner _runner;
     private readonly LeaseKeeper _leases;
     private readonly EngineWatch _engine;
+    private readonly HotRunner? _hot;
     // Stops the dispatcher before attempts are cut short, and the other loops only once they have reported.
     private readonly CancellationTokenSource _stopDispatch = new();
     private readonly CancellationTokenSource _stopLoops = new();
@@ -43,7 +45,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         IOptions<WorkerOptions> options,
         IOptions<QueueOptions> queue,
         IHostApplicationLifetime lifetime,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        IHotContainerDriver? hotDriver = null)
     {
         _grains = grains;
         _driver = driver;
@@ -55,7 +58,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         var leaseDuration = queue.Value.LeaseDuration;
         _dispatcher = new Dispatcher(grains, Node, _partitions, _options.Slots, StartRun, loggers.CreateLogger<Dispatcher>());
         _engine = new EngineWatch(driver, _running, _dispatcher, _options.EngineCheckInterval, Node, loggers.CreateLogger<EngineWatch>());
-        _runner = new AttemptRunner(grains, driver, content, time, _options, leaseDuration, Node, () => _shuttingDown, _engine.EngineLost, loggers.CreateLogger<AttemptRunner>());
+        _hot = hotDriver is null ? null : new HotRunner(hotDriver, time, _options.Slots, Node, loggers.CreateLogger<HotRunner>());
+        _runner = new AttemptRunner(grains, driver, _hot, content, time, _options, leaseDuration, Node, () => _shuttingDown, _engine.EngineLost, loggers.CreateLogger<AttemptRunner>());
         _leases = new LeaseKeeper(tasks, grains, driver, _running, time, leaseDuration, Node, loggers.CreateLogger<LeaseKeeper>());
     }
 
@@ -64,6 +68,15 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     public Task WorkAvailable(int partition, int priority)
     {
         _dispatcher.WorkAvailable(partition, priority);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The hot containers of this node (null when no hot driver is registered).</summary>
+    public HotRunner? Hot => _hot;
+
+    public Task JobChanged(string job, long? version)
+    {
+        _hot?.RetireJob(job, version);
         return Task.CompletedTask;
     }
 
@@ -103,7 +116,8 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
             _leases.RunAsync(loops.Token),
             _engine.RunAsync(loops.Token),
             HeartbeatLoopAsync(loops.Token),
-            FlushLoopAsync(loops.Token));
+            FlushLoopAsync(loops.Token),
+            _hot?.RunSweepAsync(loops.Token) ?? Task.CompletedTask);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -114,6 +128,11 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         // Let the killed attempts report back (they go back to the queue as lost, not as failures) while the lease
         // keeper still renews their leases.
         await _running.WhenAllEnded().WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_hot is not null)
+        {
+            await _hot.StopAllAsync().WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         await _stopLoops.CancelAsync();
         await base.StopAsync(cancellationToken);
         if (_self is not null)

@@ -64,6 +64,8 @@ public sealed record JobResponse(
     public IReadOnlyList<string> Capabilities { get; init; } = [];
     public string? User { get; init; }
     public bool ReadOnlyRootFilesystem { get; init; }
+    /// <summary>Hot containers; null for a cold job.</summary>
+    public HotResponse? Hot { get; init; }
 
     public static JobResponse From(JobInfo job) => new(
         job.Name, job.Spec.Image, job.Spec.Command, job.Spec.Env, job.Spec.TimeoutSeconds, job.Spec.MemoryMb, job.Spec.Cpus,
@@ -73,8 +75,12 @@ public sealed record JobResponse(
         Capabilities = job.Spec.Capabilities,
         User = job.Spec.User,
         ReadOnlyRootFilesystem = job.Spec.ReadOnlyRootFilesystem,
+        Hot = job.Spec.Hot is { } hot ? new HotResponse(hot.MaxPerNode, hot.IdleSeconds) : null,
     };
 }
+
+/// <summary>A job's <c>hot</c> settings.</summary>
+public sealed record HotResponse(int MaxPerNode, int IdleSeconds);
 
 public sealed record AttemptResponse(int Number, string? Node, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, TaskRunStatus Status, long? ExitCode, string? Error);
 

@@ -11,7 +11,11 @@ public sealed record JobRequest(
     string Image, IReadOnlyList<string>? Command = null, IReadOnlyDictionary<string, string>? Env = null, int? TimeoutSeconds = null,
     int? MemoryMb = null, double? Cpus = null, int? MaxConcurrency = null, int? Retries = null, int? RetryDelaySeconds = null,
     double? RetryBackoff = null, string? Network = null, int? Priority = null, int? RetentionDays = null, IReadOnlyList<string>? Subscriptions = null,
-    int? MaxQueued = null, IReadOnlyList<string>? Capabilities = null, string? User = null, bool? ReadOnlyRootFilesystem = null);
+    int? MaxQueued = null, IReadOnlyList<string>? Capabilities = null, string? User = null, bool? ReadOnlyRootFilesystem = null,
+    HotRequest? Hot = null);
+
+/// <summary>A job's <c>hot</c> object: hot containers per worker node (1–64, default 1) and seconds an idle one is kept (default 60).</summary>
+public sealed record HotRequest(int? MaxPerNode = null, int? IdleSeconds = null);
 
 /// <summary>A task a caller sends: <c>payload</c> is any JSON (a string is passed as its raw text).</summary>
 public sealed record TaskRequest(

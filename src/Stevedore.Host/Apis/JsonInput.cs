@@ -12,7 +12,9 @@ public static class JsonInput
 {
     private static readonly string[] s_jobFields =
         ["image", "command", "env", "timeoutSeconds", "memoryMb", "cpus", "maxConcurrency", "retries", "retryDelaySeconds", "retryBackoff", "network", "priority", "retentionDays", "subscriptions", "maxQueued",
-         "capabilities", "user", "readOnlyRootFilesystem"];
+         "capabilities", "user", "readOnlyRootFilesystem", "hot"];
+
+    private static readonly string[] s_hotFields = ["maxPerNode", "idleSeconds"];
 
     // Fields a GET returns; accepted and ignored on PUT so that a fetched job can be edited and sent back.
     private static readonly string[] s_jobReadOnlyFields = ["name", "version", "createdAt", "updatedAt", "paused"];
@@ -29,6 +31,7 @@ public static class JsonInput
         string? network = null, user = null;
         IReadOnlyList<string>? subscriptions = null, capabilities = null;
         bool? readOnlyRoot = null;
+        HotDraft? hot = null;
         foreach (var property in body.EnumerateObject())
         {
             var value = property.Value;
@@ -57,6 +60,7 @@ public static class JsonInput
                 case "capabilities": capabilities = StringArray(value, "capabilities", errors); break;
                 case "user": user = String(value, "user", errors); break;
                 case "readOnlyRootFilesystem": readOnlyRoot = Boolean(value, "readOnlyRootFilesystem", errors); break;
+                case "hot": hot = Hot(value, errors); break;
                 case "name":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() != pathName)
                     {
@@ -79,8 +83,36 @@ public static class JsonInput
             Image = image, Command = command, Env = env, TimeoutSeconds = timeout, MemoryMb = memory, Cpus = cpus,
             MaxConcurrency = maxConcurrency, Retries = retries, RetryDelaySeconds = retryDelay, RetryBackoff = backoff,
             Network = network, Priority = priority, RetentionDays = retentionDays, Subscriptions = subscriptions, MaxQueued = maxQueued,
-            Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot,
+            Capabilities = capabilities, User = user, ReadOnlyRootFilesystem = readOnlyRoot, Hot = hot,
         };
+    }
+
+    private static HotDraft? Hot(JsonElement value, FieldErrors errors)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("hot", $"must be an object such as {{\"maxPerNode\": 1, \"idleSeconds\": 60}}, not {Kind(value.ValueKind)}");
+            return null;
+        }
+
+        var hot = new HotDraft();
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = "hot." + property.Name;
+            if (property.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            hot = property.Name switch
+            {
+                "maxPerNode" => hot with { MaxPerNode = Integer(property.Value, field, errors) },
+                "idleSeconds" => hot with { IdleSeconds = Integer(property.Value, field, errors) },
+                _ => Unknown(field, s_hotFields, errors, hot),
+            };
+        }
+
+        return hot;
     }
 
     public static TaskDraft ReadTask(JsonElement body, FieldErrors errors, string prefix = "")

@@ -28,6 +28,9 @@ public static class GrpcMapping
         User = spec.HasUser ? spec.User : null,
         ReadOnlyRootFilesystem = spec.HasReadOnlyRootFilesystem ? spec.ReadOnlyRootFilesystem : null,
         RetentionDays = spec.HasRetentionDays ? spec.RetentionDays : null,
+        Hot = spec.Hot is { } hot
+            ? new HotDraft { MaxPerNode = hot.HasMaxPerNode ? hot.MaxPerNode : null, IdleSeconds = hot.HasIdleSeconds ? hot.IdleSeconds : null }
+            : null,
     };
 
     public static TaskDraft ToDraft(V1.TaskInput? input) => input is null ? new TaskDraft() : new TaskDraft
@@ -66,6 +69,11 @@ public static class GrpcMapping
         if (job.Spec.RetentionDays is { } retentionDays)
         {
             spec.RetentionDays = retentionDays;
+        }
+
+        if (job.Spec.Hot is { } hot)
+        {
+            spec.Hot = new V1.HotSpec { MaxPerNode = hot.MaxPerNode, IdleSeconds = hot.IdleSeconds };
         }
 
         spec.Command.AddRange(job.Spec.Command ?? []);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Serialization;
 using Stevedore.Grains.Schedules;
 using Stevedore.Host.Cluster;
 
@@ -106,6 +107,13 @@ public static class SiloSetup
         return options.Enabled ? ClusterCredentials.Load(options) : null;
     }
 
+    /// <summary>
+    /// Lets a database error thrown in a grain reach a caller on another silo as itself. Orleans serializes only
+    /// exceptions of the namespaces it lists; any other fails the response with <c>CodecNotFoundException</c>, which
+    /// the API cannot tell from a bug (a 500 where a database restart should answer 503 and be tried again).
+    /// </summary>
+    public static void AllowStorageExceptions(ExceptionSerializationOptions options) => options.SupportedNamespacePrefixes.Add("Npgsql");
+
     private static void UsePostgres(ISiloBuilder silo, IConfiguration config, string connectionString, int siloPort, int gatewayPort)
     {
         var advertised = IPAddress.TryParse(config[AdvertisedIPKey] ?? "127.0.0.1", out var ip)
@@ -127,6 +135,7 @@ public static class SiloSetup
             o.Invariant = "Npgsql";
             o.ConnectionString = connectionString;
         });
+        silo.Configure<ExceptionSerializationOptions>(AllowStorageExceptions);
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             // Notice a dead silo within seconds, not the default half minute.

@@ -5,6 +5,7 @@ using Stevedore.Application.Triggers;
 using Stevedore.Execution;
 using Stevedore.Execution.Docker;
 using Stevedore.Execution.Fake;
+using Stevedore.Execution.Hot;
 using Stevedore.Execution.Worker;
 using Stevedore.Grains.Retention;
 using Stevedore.Grains.Schedules;
@@ -51,10 +52,13 @@ public static class StevedoreServiceCollectionExtensions
         {
             services.TryAddSingleton<FakeContainerDriver>();
             services.TryAddSingleton<IContainerDriver>(sp => sp.GetRequiredService<FakeContainerDriver>());
+            services.TryAddSingleton<FakeHotContainers>();
+            services.TryAddSingleton<IHotContainerDriver>(sp => sp.GetRequiredService<FakeHotContainers>());
         }
         else
         {
             services.TryAddSingleton<IContainerDriver, DockerContainerDriver>();
+            services.TryAddSingleton<IHotContainerDriver, DockerHotContainers>();
         }
 
         services.TryAddSingleton<JobService>();

@@ -114,6 +114,22 @@ public class CliTests(StevedoreServer server)
         Assert.Equal(JsonValueKind.Null, got.GetProperty("retentionDays").ValueKind);
     }
 
+    [Fact]
+    public async Task JobPut_HotFlags_MakeAHotJob_ThatTaskQueueWaitRuns()
+    {
+        var job = Names.Unique("clihot");
+        Succeeded(await Stevedore("job", "put", job, "--image", StevedoreServer.Image, "--hot-max-per-node", "2", "--hot-idle", "90s",
+            "--", "sh", "-c", HotContainerTests.Handler));
+        var got = JsonDocument.Parse((await Stevedore("job", "get", job, "-o", "json")).Stdout).RootElement;
+        Assert.Equal((2, 90), (got.GetProperty("hot").GetProperty("maxPerNode").GetInt64(), got.GetProperty("hot").GetProperty("idleSeconds").GetInt64()));
+        Assert.Contains("2 per node, idle 90s", (await Stevedore("job", "get", job)).Stdout);
+
+        var run = await Stevedore("task", "queue", job, "--payload", "cli", "--wait");
+        Succeeded(run);
+        Assert.Matches("^task [0-9a-f]{32} attempt 1 on [0-9a-f]+ v1\n$", run.Stdout);
+        FailedWith(4, await Stevedore("job", "put", job, "--image", StevedoreServer.Image, "--hot-max-per-node", "0"), "hot.maxPerNode");
+    }
+
     [Theory]
     [InlineData("job", "list", "--bogus")]
     [InlineData("job", "put", "x", "--image", "busybox", "--max-queued", "many")]

@@ -87,6 +87,20 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
             overHttp.GetProperty("user").ValueKind, overHttp.GetProperty("readOnlyRootFilesystem").GetBoolean()));
     }
 
+    [Fact]
+    public async Task HotSettings_PutOverGrpc_ReadBackOverHttpAndGrpc_AndAPutWithoutThemMakesTheJobCold()
+    {
+        var name = Names.Unique("ghot");
+        var put = await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = new JobSpec { Image = StevedoreServer.Image, Hot = new HotSpec { MaxPerNode = 2 } } });
+        Assert.Equal((2L, 60L), (put.Job.Spec.Hot.MaxPerNode, put.Job.Spec.Hot.IdleSeconds));
+        var overHttp = await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}");
+        Assert.Equal((2, 60), (overHttp.GetProperty("hot").GetProperty("maxPerNode").GetInt32(), overHttp.GetProperty("hot").GetProperty("idleSeconds").GetInt32()));
+
+        await Jobs.PutJobAsync(new PutJobRequest { Name = name, Spec = new JobSpec { Image = StevedoreServer.Image } });
+        Assert.Null((await Jobs.GetJobAsync(new JobRequest { Name = name })).Spec.Hot);
+        Assert.Equal(JsonValueKind.Null, (await server.Http.GetFromJsonAsync<JsonElement>($"/v1/jobs/{name}")).GetProperty("hot").ValueKind);
+    }
+
     public static TheoryData<string, JobSpec, string> BadJobs => new()
     {
         { "Bad_Name", new JobSpec { Image = "busybox" }, "name" },
@@ -106,6 +120,8 @@ public sealed class GrpcJobsTests(StevedoreServer server) : IDisposable
         { "ok-name", new JobSpec { Image = "busybox", User = "1000\n" }, "user" },
         { "ok-name", new JobSpec { Image = "busybox", User = "" }, "user" },
         { "ok-name", new JobSpec { Image = "busybox", RetentionDays = 0 }, "retentionDays" },
+        { "ok-name", new JobSpec { Image = "busybox", Hot = new HotSpec { MaxPerNode = 0 } }, "hot.maxPerNode" },
+        { "ok-name", new JobSpec { Image = "busybox", Hot = new HotSpec { IdleSeconds = 86_401 } }, "hot.idleSeconds" },
     };
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using Xunit;
 
-namespace Stevedore.IntegrationTests;
+namespace Stevedore.Testing;
 
 /// <summary>Runs a command to its end with a deadline: past it the command (and what it started) is killed and the test fails.</summary>
 public static class Processes
