@@ -206,8 +206,10 @@ pg_root() {
 # host crashed; containers of other runs and of anything else are not touched.
 sweep_test_containers() {
   local run="$1" ids
-  ids=$(docker ps -aq --filter label=stevedore.node | xargs -r docker inspect -f '{{.Id}} {{index .Config.Labels "stevedore.node"}}' 2>/dev/null \
-    | awk -v prefix="it-$run-" 'index($2, prefix) == 1 { print $1 }')
+  # One listing with the labels (no inspect after it: a container removed between the two made the pipeline fail,
+  # and under `set -e` that ended the caller before its summary line). A failed listing removes nothing.
+  ids=$(docker ps -a --filter label=stevedore.node --format '{{.ID}} {{.Label "stevedore.node"}}' 2>/dev/null \
+    | awk -v prefix="it-$run-" 'index($2, prefix) == 1 { print $1 }') || ids=""
   if [ -n "$ids" ]; then
     log "removing $(wc -w <<<"$ids") containers the test run left behind"
     docker rm -f $ids >/dev/null || true
