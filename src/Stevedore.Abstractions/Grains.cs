@@ -25,6 +25,13 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ReportHead"), OneWay] Task ReportHeadAsync(string taskId, int priority, int partition);
 
+    /// <summary>
+    /// The head <paramref name="partition"/> reported or asked with no longer waits there (cancelled, or it left the
+    /// queue) and none of the job's tasks is left there: a slot kept for it goes to the next best head. A later head of
+    /// that partition is kept.
+    /// </summary>
+    [Alias("WithdrawHead"), OneWay] Task WithdrawHeadAsync(string taskId, int partition);
+
     /// <summary>Gives back the slot of a task that ended or never started. Harmless when the task held none.</summary>
     [Alias("Release")] Task ReleaseAsync(string taskId);
 

@@ -66,6 +66,11 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         }
 
         _job = job;
+        if (job.Spec.MaxConcurrency == 0)
+        {
+            _heads.Clear(); // no limit: no slot is kept for anyone (should one come back, partitions report anew)
+        }
+
         _queued.Forget();
         WakeWaitingPartitions();
         return new PutJobResult(job, created);
@@ -80,6 +85,7 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
 
         await jobs.DeleteAsync(Name);
         _job = null;
+        _heads.Clear();
         // Partitions holding its tasks aside learn on their next try that the job is gone.
         WakeWaitingPartitions();
         return true;
@@ -103,9 +109,19 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
 
     public Task ReportHeadAsync(string taskId, int priority, int partition)
     {
-        if (_job is { Spec.MaxConcurrency: > 0 })
+        if (_job is { Spec.MaxConcurrency: > 0 } && _heads.Report(partition, taskId, priority))
         {
-            _heads.Report(partition, taskId, priority);
+            WakeWaitingPartitions(); // the slot kept for its previous head is open again
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task WithdrawHeadAsync(string taskId, int partition)
+    {
+        if (_heads.Withdraw(partition, taskId))
+        {
+            WakeWaitingPartitions();
         }
 
         return Task.CompletedTask;
@@ -121,6 +137,11 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         if (_running.ContainsKey(taskId))
         {
             _running[taskId] = time.GetUtcNow(); // offered again: its start is still to come
+            if (_heads.Withdraw(partition, taskId))
+            {
+                WakeWaitingPartitions(); // it holds a slot already: the one kept for it is open
+            }
+
             return new AcquireResult(AcquireOutcome.Acquired, _job);
         }
 

@@ -79,7 +79,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
-        ReportNewHeads();
+        ReportHeadChanges();
         ArmDueTimer();
     }
 
@@ -114,7 +114,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
-        ReportNewHeads();
+        ReportHeadChanges();
         ArmDueTimer();
         return Task.CompletedTask;
     }
@@ -125,7 +125,7 @@ public sealed partial class QueuePartitionGrain(
         if (_queue.ReadyCount > 0 && _queue.BestReadyPriority < minPriority)
         {
             // The node leases from the partition it believes holds the best task; this one no longer does.
-            ReportNewHeads();
+            ReportHeadChanges();
             return new LeaseBatch([], MoreReady: true) { NextPriority = _queue.BestReadyPriority };
         }
 
@@ -163,7 +163,7 @@ public sealed partial class QueuePartitionGrain(
             }
         }
 
-        ReportNewHeads();
+        ReportHeadChanges();
         ArmInflightTimer();
         return new LeaseBatch(leased, _queue.ReadyCount > 0) { NextPriority = _queue.BestReadyPriority };
     }
@@ -200,7 +200,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
-        ReportNewHeads();
+        ReportHeadChanges();
 
         return Task.CompletedTask;
     }
@@ -270,6 +270,7 @@ public sealed partial class QueuePartitionGrain(
     public Task RemoveAsync(string taskId)
     {
         _queue.Remove(taskId);
+        ReportHeadChanges();
         return Task.CompletedTask;
     }
 
@@ -316,12 +317,16 @@ public sealed partial class QueuePartitionGrain(
         }
     }
 
-    /// <summary>Tells job grains of better tasks that joined their waiting ones here (one-way: a job grain may be calling us).</summary>
-    private void ReportNewHeads()
+    /// <summary>
+    /// Tells job grains of changed heads here: a better task joined the waiting ones, or the head left and another
+    /// follows it, or none does (one-way: a job grain may be calling us).
+    /// </summary>
+    private void ReportHeadChanges()
     {
-        foreach (var head in _queue.TakeNewBlockedHeads())
+        foreach (var change in _queue.TakeHeadChanges())
         {
-            _ = GrainFactory.Job(head.Job).ReportHeadAsync(head.TaskId, head.Priority, Partition);
+            var job = GrainFactory.Job(change.Job);
+            _ = change.Withdrawn ? job.WithdrawHeadAsync(change.TaskId, Partition) : job.ReportHeadAsync(change.TaskId, change.Priority, Partition);
         }
     }
 
@@ -347,7 +352,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
-        ReportNewHeads();
+        ReportHeadChanges();
         ArmDueTimer();
         return Task.CompletedTask;
     }

@@ -10,8 +10,8 @@ namespace Stevedore.Grains;
 /// A head outranks another by priority (high first), then age (task ids sort by creation). A request is granted when
 /// fewer known heads of other partitions outrank it than slots are free; otherwise it waits, and the partitions holding
 /// the heads that outrank it are woken to claim the slots. A woken partition that does not come back within the claim
-/// window (its head was cancelled, or it has no worker to lease to) loses its place, so a slot never stays reserved for
-/// nobody.
+/// window (it has no worker to lease to, or it lost its state with its silo) loses its place, so a slot never stays
+/// reserved for nobody; a partition whose head is cancelled or removed withdraws or replaces it at once.
 /// </remarks>
 internal sealed class WaitingHeads(TimeSpan claimWindow)
 {
@@ -40,15 +40,36 @@ internal sealed class WaitingHeads(TimeSpan claimWindow)
         }
     }
 
-    /// <summary>Records <paramref name="partition"/>'s head (refused a slot now, or a better task arrived there).</summary>
-    public void Report(int partition, string taskId, int priority)
+    /// <summary>
+    /// Records <paramref name="partition"/>'s head (refused a slot now, a better task arrived there, or its head left
+    /// and this one follows). True when it replaces a head a slot was kept for: the waiting partitions ask again.
+    /// </summary>
+    public bool Report(int partition, string taskId, int priority)
     {
-        if (_heads.TryGetValue(partition, out var known) && known.TaskId == taskId)
+        var known = _heads.TryGetValue(partition, out var head) ? head : (Head?)null;
+        if (known?.TaskId == taskId)
         {
-            return; // the same head: an offer stands
+            return false; // the same head: an offer stands
         }
 
         _heads[partition] = new Head(taskId, priority, OfferedAt: null);
+        return known?.OfferedAt is not null;
+    }
+
+    /// <summary>
+    /// <paramref name="partition"/>'s head <paramref name="taskId"/> no longer waits there (cancelled, removed, or it
+    /// took a slot another way); a later head of that partition is kept. True when a slot was kept for it: the waiting
+    /// partitions ask again.
+    /// </summary>
+    public bool Withdraw(int partition, string taskId)
+    {
+        if (!_heads.TryGetValue(partition, out var known) || known.TaskId != taskId)
+        {
+            return false;
+        }
+
+        _heads.Remove(partition);
+        return known.OfferedAt is not null;
     }
 
     /// <summary>

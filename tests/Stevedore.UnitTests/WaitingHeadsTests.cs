@@ -101,8 +101,50 @@ public class WaitingHeadsTests
         waiting.Report(1, Id(1), 2);
         Assert.Equal(s_now, waiting.Heads[1].OfferedAt);
 
-        waiting.Report(1, Id(0), 2); // a better one arrived there
+        Assert.True(waiting.Report(1, Id(0), 2)); // a better one arrived there: it is ranked again
         Assert.Null(waiting.Heads[1].OfferedAt);
+    }
+
+    public static TheoryData<string, string, string, string, bool> ChangeCases => new()
+    {
+        // heads known ("partition:priority:task"; "*": a slot is kept for it, it was woken to claim it), what its
+        // partition tells ("withdraw partition:task", or "report partition:priority:task") → the heads left, and whether
+        // the partitions waiting for a slot ask again
+        { "1:2:1", "withdraw", "1:0:1", "", false },                // it held no slot: nobody waits for it
+        { "1:2:1*", "withdraw", "1:0:1", "", true },                // the kept slot is open again
+        { "1:2:1*", "withdraw", "1:0:2", "1:1", false },            // an older head's withdrawal leaves the newer one
+        { "1:2:1* 2:1:2*", "withdraw", "2:0:2", "1:1", true },
+        { "1:2:1", "withdraw", "2:0:1", "1:1", false },             // another partition names no head of its own
+        { "1:2:1*", "report", "1:1:3", "1:3", true },               // the next best follows it: ranked again
+        { "1:2:1", "report", "1:1:3", "1:3", false },
+        { "1:2:1*", "report", "1:2:1", "1:1", false },              // the same head: its offer stands
+        { "", "report", "1:1:3", "1:3", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChangeCases))]
+    public void AHeadThatLeavesItsPartition_IsWithdrawnOrReplaced_AndAKeptSlotIsOpenedAgain(string heads, string told, string head, string left, bool askAgain)
+    {
+        var waiting = new WaitingHeads(s_window);
+        var kept = 0;
+        foreach (var known in heads.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (p, priority, task) = Parse(known.TrimEnd('*'));
+            waiting.Report(p, task, priority);
+            kept += known.EndsWith('*') ? 1 : 0;
+        }
+
+        if (kept > 0)
+        {
+            // A worse request from partition 9 with that many free slots: the best heads are woken to claim them.
+            Assert.Equal(kept, waiting.Decide(9, Id(99), -1, kept, s_now)!.Count);
+        }
+
+        var (hp, hpriority, htask) = Parse(head);
+        var opened = told == "withdraw" ? waiting.Withdraw(hp, htask) : waiting.Report(hp, htask, hpriority);
+
+        Assert.Equal(left, string.Join(' ', waiting.Heads.Where(h => h.Key != 9).OrderBy(h => h.Key).Select(h => $"{h.Key}:{h.Value.TaskId[1..]}")));
+        Assert.Equal(askAgain, opened);
     }
 
     private static (int Partition, int Priority, string Task) Parse(string text)
