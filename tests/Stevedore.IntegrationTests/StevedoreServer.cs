@@ -57,7 +57,10 @@ public class StevedoreServer : IAsyncLifetime
             _app = await Names.StartOnFreePortsAsync(StartHostAsync, StopHostAsync);
 
             var address = _app.Urls.First(u => new Uri(u).Port != GrpcAddress.Port);
-            _http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
+            // A request that says 'Expect: 100-continue' holds its body until the server answers, however busy the
+            // machine: a refusal of the headers alone (413 on Content-Length) then never races the body being sent.
+            var handler = new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(60) };
+            _http = new HttpClient(handler) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(90) };
         }
         catch (Exception startFailure)
         {
