@@ -11,8 +11,26 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Delete")] Task<bool> DeleteAsync();
     [Alias("SetPaused")] Task<JobInfo?> SetPausedAsync(bool paused);
 
-    /// <summary>Asks for a run slot for a task; <paramref name="partition"/> is told when a refused slot may be free.</summary>
-    [Alias("TryAcquire")] Task<AcquireResult> TryAcquireAsync(string taskId, int partition);
+    /// <summary>
+    /// Asks for a run slot for a task, the best of its job that <paramref name="partition"/> holds (its head);
+    /// <paramref name="partition"/> is told when a refused slot may be free. With a limit, a free slot goes to the best
+    /// head known across partitions: a request outranked by another partition's head is refused (<c>AtLimit</c>) and
+    /// that partition is woken to claim it.
+    /// </summary>
+    [Alias("TryAcquireHead")] Task<AcquireResult> TryAcquireAsync(string taskId, int priority, int partition);
+
+    /// <summary>
+    /// A task better than the head <paramref name="partition"/> reported joined its waiting tasks of this job (a higher
+    /// priority, or a retry of an older task): it is the partition's head now.
+    /// </summary>
+    [Alias("ReportHead"), OneWay] Task ReportHeadAsync(string taskId, int priority, int partition);
+
+    /// <summary>
+    /// The head <paramref name="partition"/> reported or asked with no longer waits there (cancelled, or it left the
+    /// queue) and none of the job's tasks is left there: a slot kept for it goes to the next best head. A later head of
+    /// that partition is kept.
+    /// </summary>
+    [Alias("WithdrawHead"), OneWay] Task WithdrawHeadAsync(string taskId, int partition);
 
     /// <summary>Gives back the slot of a task that ended or never started. Harmless when the task held none.</summary>
     [Alias("Release")] Task ReleaseAsync(string taskId);
@@ -41,8 +59,12 @@ public interface IQueuePartitionGrain : IGrainWithIntegerKey
 {
     [Alias("Enqueue")] Task EnqueueAsync(IReadOnlyList<QueueEntry> entries);
 
-    /// <summary>Hands up to <paramref name="max"/> startable tasks to a worker node.</summary>
-    [Alias("Lease")] Task<LeaseBatch> LeaseAsync(string node, int max);
+    /// <summary>
+    /// Hands up to <paramref name="max"/> startable tasks to a worker node; none when the best ready task is below
+    /// <paramref name="minPriority"/> (the node was told of a better one, since taken or cancelled), and then
+    /// <see cref="LeaseBatch.NextPriority"/> says what the partition holds.
+    /// </summary>
+    [Alias("LeaseAtLeast")] Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority);
 
     [Alias("Remove"), OneWay] Task RemoveAsync(string taskId);
 
@@ -116,7 +138,11 @@ public sealed record WorkerNodeStatus(
 [Alias("stevedore.IWorkerObserver")]
 public interface IWorkerObserver : IGrainObserver
 {
-    [Alias("WorkAvailable"), OneWay] Task WorkAvailable(int partition);
+    /// <summary>
+    /// <paramref name="partition"/> holds ready tasks, the best of them at <paramref name="priority"/>: a node with a
+    /// free slot leases from the partition with the best task first.
+    /// </summary>
+    [Alias("WorkAvailableAt"), OneWay] Task WorkAvailable(int partition, int priority);
     [Alias("Cancel"), OneWay] Task CancelTask(string taskId);
 
     /// <summary>

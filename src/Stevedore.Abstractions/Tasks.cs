@@ -119,7 +119,11 @@ public readonly record struct QueueEntry(
 public sealed record LeasedTask([property: Id(0)] string TaskId, [property: Id(1)] JobInfo Job);
 
 [GenerateSerializer, Immutable, Alias("stevedore.LeaseBatch")]
-public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<LeasedTask> Tasks, [property: Id(1)] bool MoreReady);
+public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<LeasedTask> Tasks, [property: Id(1)] bool MoreReady)
+{
+    /// <summary>When <see cref="MoreReady"/>: the priority of the best task still ready in the partition.</summary>
+    [Id(2)] public int NextPriority { get; init; }
+}
 
 /// <summary>What a worker needs to run an attempt, returned when a task grain accepts a start.</summary>
 [GenerateSerializer, Immutable, Alias("stevedore.RunAssignment")]

@@ -20,6 +20,9 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
     // Partitions holding a pass (see AcquireResult.Pass); told to drop it on any change.
     private readonly HashSet<int> _passHolders = [];
     // Queued tasks under maxQueued: counted from the store when needed, raised by each admission.
+    // The best waiting task per partition, so a free slot goes to the best of them (priority across partitions).
+    private readonly WaitingHeads _heads = new(claimWindow: options.Value.LeaseConfirmTimeout / 5);
+    private IGrainTimer? _claimTimer;
     private readonly QueuedCount _queued = new(recountInterval: TimeSpan.FromSeconds(1), settleTimeout: TimeSpan.FromMinutes(1));
     private JobInfo? _job;
 
@@ -63,6 +66,11 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         }
 
         _job = job;
+        if (job.Spec.MaxConcurrency == 0)
+        {
+            _heads.Clear(); // no limit: no slot is kept for anyone (should one come back, partitions report anew)
+        }
+
         _queued.Forget();
         WakeWaitingPartitions();
         return new PutJobResult(job, created);
@@ -77,6 +85,7 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
 
         await jobs.DeleteAsync(Name);
         _job = null;
+        _heads.Clear();
         // Partitions holding its tasks aside learn on their next try that the job is gone.
         WakeWaitingPartitions();
         return true;
@@ -96,9 +105,29 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         return job;
     }
 
-    public Task<AcquireResult> TryAcquireAsync(string taskId, int partition) => Task.FromResult(TryAcquire(taskId, partition));
+    public Task<AcquireResult> TryAcquireAsync(string taskId, int priority, int partition) => Task.FromResult(TryAcquire(taskId, priority, partition));
 
-    private AcquireResult TryAcquire(string taskId, int partition)
+    public Task ReportHeadAsync(string taskId, int priority, int partition)
+    {
+        if (_job is { Spec.MaxConcurrency: > 0 } && _heads.Report(partition, taskId, priority))
+        {
+            WakeWaitingPartitions(); // the slot kept for its previous head is open again
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task WithdrawHeadAsync(string taskId, int partition)
+    {
+        if (_heads.Withdraw(partition, taskId))
+        {
+            WakeWaitingPartitions();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private AcquireResult TryAcquire(string taskId, int priority, int partition)
     {
         if (_job is null)
         {
@@ -108,30 +137,81 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         if (_running.ContainsKey(taskId))
         {
             _running[taskId] = time.GetUtcNow(); // offered again: its start is still to come
+            if (_heads.Withdraw(partition, taskId))
+            {
+                WakeWaitingPartitions(); // it holds a slot already: the one kept for it is open
+            }
+
             return new AcquireResult(AcquireOutcome.Acquired, _job);
         }
 
+        var limit = _job.Spec.MaxConcurrency;
         if (_job.Paused)
         {
             _waitingPartitions.Add(partition);
+            if (limit > 0)
+            {
+                _heads.Report(partition, taskId, priority);
+            }
+
             return new AcquireResult(AcquireOutcome.Paused, null);
         }
 
-        if (_job.Spec.MaxConcurrency > 0 && _running.Count >= _job.Spec.MaxConcurrency)
+        if (limit > 0 && _running.Count >= limit)
         {
             _waitingPartitions.Add(partition);
+            _heads.Report(partition, taskId, priority);
             _slotCheck ??= this.RegisterGrainTimer(CheckSlotsAsync, SlotCheckPeriod, SlotCheckPeriod);
             return new AcquireResult(AcquireOutcome.AtLimit, null);
         }
 
-        if (_job.Spec.MaxConcurrency == 0)
+        if (limit == 0)
         {
             _passHolders.Add(partition);
             return new AcquireResult(AcquireOutcome.Acquired, _job) { Pass = true };
         }
 
+        if (_heads.Decide(partition, taskId, priority, limit - _running.Count, time.GetUtcNow()) is { } outranking)
+        {
+            // Another partition holds a better task: the slot is kept for it, and it is woken to claim it.
+            _waitingPartitions.Add(partition);
+            foreach (var p in outranking)
+            {
+                _waitingPartitions.Remove(p);
+                _ = GrainFactory.Partition(p).UnblockAsync(Name);
+            }
+
+            ArmClaimTimer();
+            return new AcquireResult(AcquireOutcome.AtLimit, null);
+        }
+
         _running[taskId] = time.GetUtcNow();
         return new AcquireResult(AcquireOutcome.Acquired, _job);
+    }
+
+    /// <summary>Once an offer to a better partition lapses unclaimed, the partitions that waited for it ask again.</summary>
+    private void ArmClaimTimer()
+    {
+        if (_claimTimer is not null || _heads.NextLapse is not { } at)
+        {
+            return;
+        }
+
+        var delay = at - time.GetUtcNow();
+        _claimTimer = this.RegisterGrainTimer(OnClaimLapsedAsync, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private Task OnClaimLapsedAsync(CancellationToken cancellationToken)
+    {
+        _claimTimer?.Dispose();
+        _claimTimer = null;
+        if (_heads.DropLapsed(time.GetUtcNow()))
+        {
+            WakeWaitingPartitions();
+        }
+
+        ArmClaimTimer();
+        return Task.CompletedTask;
     }
 
     private TimeSpan SlotCheckPeriod => options.Value.LeaseConfirmTimeout * 3;

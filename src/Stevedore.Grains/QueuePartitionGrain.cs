@@ -79,6 +79,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportHeadChanges();
         ArmDueTimer();
     }
 
@@ -113,13 +114,21 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportHeadChanges();
         ArmDueTimer();
         return Task.CompletedTask;
     }
 
-    public async Task<LeaseBatch> LeaseAsync(string node, int max)
+    public async Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority)
     {
         _queue.PromoteDue(time.GetUtcNow());
+        if (_queue.ReadyCount > 0 && _queue.BestReadyPriority < minPriority)
+        {
+            // The node leases from the partition it believes holds the best task; this one no longer does.
+            ReportHeadChanges();
+            return new LeaseBatch([], MoreReady: true) { NextPriority = _queue.BestReadyPriority };
+        }
+
         var leased = new List<LeasedTask>(Math.Min(max, _queue.ReadyCount));
         while (leased.Count < max && _queue.TryTake(out var entry))
         {
@@ -130,7 +139,7 @@ public sealed partial class QueuePartitionGrain(
                 continue;
             }
 
-            var answer = await GrainFactory.Job(entry.Job).TryAcquireAsync(entry.TaskId, Partition);
+            var answer = await GrainFactory.Job(entry.Job).TryAcquireAsync(entry.TaskId, entry.Priority, Partition);
             if (answer.Pass)
             {
                 _passes[entry.Job] = answer.Job!;
@@ -154,8 +163,9 @@ public sealed partial class QueuePartitionGrain(
             }
         }
 
+        ReportHeadChanges();
         ArmInflightTimer();
-        return new LeaseBatch(leased, _queue.ReadyCount > 0);
+        return new LeaseBatch(leased, _queue.ReadyCount > 0) { NextPriority = _queue.BestReadyPriority };
     }
 
     public Task ConfirmAsync(string taskId)
@@ -189,6 +199,8 @@ public sealed partial class QueuePartitionGrain(
         {
             NotifyWorkers();
         }
+
+        ReportHeadChanges();
 
         return Task.CompletedTask;
     }
@@ -258,6 +270,7 @@ public sealed partial class QueuePartitionGrain(
     public Task RemoveAsync(string taskId)
     {
         _queue.Remove(taskId);
+        ReportHeadChanges();
         return Task.CompletedTask;
     }
 
@@ -277,7 +290,7 @@ public sealed partial class QueuePartitionGrain(
         _workers[node] = (observer, time.GetUtcNow());
         if (_queue.ReadyCount > 0)
         {
-            _ = observer.WorkAvailable(Partition);
+            _ = observer.WorkAvailable(Partition, _queue.BestReadyPriority);
         }
 
         return Task.CompletedTask;
@@ -295,12 +308,25 @@ public sealed partial class QueuePartitionGrain(
                 continue;
             }
 
-            _ = observer.WorkAvailable(Partition);
+            _ = observer.WorkAvailable(Partition, _queue.BestReadyPriority);
         }
 
         foreach (var node in expired ?? [])
         {
             _workers.Remove(node);
+        }
+    }
+
+    /// <summary>
+    /// Tells job grains of changed heads here: a better task joined the waiting ones, or the head left and another
+    /// follows it, or none does (one-way: a job grain may be calling us).
+    /// </summary>
+    private void ReportHeadChanges()
+    {
+        foreach (var change in _queue.TakeHeadChanges())
+        {
+            var job = GrainFactory.Job(change.Job);
+            _ = change.Withdrawn ? job.WithdrawHeadAsync(change.TaskId, Partition) : job.ReportHeadAsync(change.TaskId, change.Priority, Partition);
         }
     }
 
@@ -326,6 +352,7 @@ public sealed partial class QueuePartitionGrain(
             NotifyWorkers();
         }
 
+        ReportHeadChanges();
         ArmDueTimer();
         return Task.CompletedTask;
     }

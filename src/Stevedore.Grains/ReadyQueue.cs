@@ -23,8 +23,15 @@ internal sealed class ReadyQueue
     private readonly SortedSet<QueueEntry> _delayed = new(s_dueOrder);
     private readonly Dictionary<string, SortedSet<QueueEntry>> _blocked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QueueEntry> _byId = new(StringComparer.Ordinal);
+    // Per job: the entry the job grain holds as this partition's head (it refused it a slot, or was told of it).
+    private readonly Dictionary<string, QueueEntry> _announced = new(StringComparer.Ordinal);
+    // Jobs whose head here may differ from the announced one (a better entry set aside, the announced one removed).
+    private readonly HashSet<string> _headsToCheck = new(StringComparer.Ordinal);
 
     public int ReadyCount => _ready.Count;
+
+    /// <summary>The priority of the first ready entry; 0 when none is ready.</summary>
+    public int BestReadyPriority => _ready.Count > 0 ? _ready.Min.Priority : 0;
 
     public bool Contains(string taskId) => _byId.ContainsKey(taskId);
     public int Count => _byId.Count;
@@ -43,7 +50,7 @@ internal sealed class ReadyQueue
 
         if (_blocked.TryGetValue(entry.Job, out var blocked))
         {
-            blocked.Add(entry);
+            AddBlocked(blocked, entry);
             return false;
         }
 
@@ -61,7 +68,7 @@ internal sealed class ReadyQueue
             _delayed.Remove(entry);
             if (_blocked.TryGetValue(entry.Job, out var blocked))
             {
-                blocked.Add(entry);
+                AddBlocked(blocked, entry);
             }
             else
             {
@@ -71,6 +78,64 @@ internal sealed class ReadyQueue
         }
 
         return promoted;
+    }
+
+    private void AddBlocked(SortedSet<QueueEntry> blocked, QueueEntry entry)
+    {
+        blocked.Add(entry);
+        if (blocked.Min.TaskId == entry.TaskId)
+        {
+            _headsToCheck.Add(entry.Job);
+        }
+    }
+
+    /// <summary>
+    /// What the job grains must hear about this partition's heads since the last call: a job's best waiting entry that
+    /// differs from the one its grain holds (a higher priority or a retry of an older task was set aside, or the held
+    /// one was removed and another of the job is left) is reported; a held head removed with none of its job left is
+    /// withdrawn. So a free run slot is never kept for a task that no longer waits here.
+    /// </summary>
+    public IReadOnlyList<HeadChange> TakeHeadChanges()
+    {
+        if (_headsToCheck.Count == 0)
+        {
+            return [];
+        }
+
+        var changes = new List<HeadChange>();
+        foreach (var job in _headsToCheck)
+        {
+            var known = _announced.TryGetValue(job, out var announced) ? announced : (QueueEntry?)null;
+            // Once its job is woken, a head waits among the ready entries until the partition asks for it.
+            var head = _blocked.TryGetValue(job, out var blocked) && blocked.Count > 0 ? blocked.Min
+                : known is null ? null : BestReady(job);
+            if (head is { } best && best.TaskId != known?.TaskId)
+            {
+                _announced[job] = best;
+                changes.Add(new HeadChange(job, best.TaskId, best.Priority, Withdrawn: false));
+            }
+            else if (head is null && known is { } gone)
+            {
+                _announced.Remove(job);
+                changes.Add(new HeadChange(job, gone.TaskId, gone.Priority, Withdrawn: true));
+            }
+        }
+
+        _headsToCheck.Clear();
+        return changes;
+    }
+
+    private QueueEntry? BestReady(string job)
+    {
+        foreach (var entry in _ready)
+        {
+            if (entry.Job == job)
+            {
+                return entry;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Takes the first ready entry out of the queue.</summary>
@@ -85,10 +150,18 @@ internal sealed class ReadyQueue
         entry = _ready.Min;
         _ready.Remove(entry);
         _byId.Remove(entry.TaskId);
+        if (_announced.TryGetValue(entry.Job, out var announced) && announced.TaskId == entry.TaskId)
+        {
+            _announced.Remove(entry.Job); // its request for a slot follows: the job grain takes it from there
+        }
+
         return true;
     }
 
-    /// <summary>Sets a taken entry aside, with every ready entry of its job, until <see cref="Unblock"/>.</summary>
+    /// <summary>
+    /// Sets a taken entry aside, with every ready entry of its job, until <see cref="Unblock"/>: its job grain refused
+    /// it a slot and holds it as this partition's head.
+    /// </summary>
     public void Block(QueueEntry entry)
     {
         if (!_blocked.TryGetValue(entry.Job, out var blocked))
@@ -109,6 +182,11 @@ internal sealed class ReadyQueue
 
         blocked.Add(entry);
         _byId[entry.TaskId] = entry;
+        _announced[entry.Job] = entry;
+        if (blocked.Min.TaskId != entry.TaskId)
+        {
+            _headsToCheck.Add(entry.Job);
+        }
     }
 
     /// <summary>Makes a job's set-aside entries ready again; returns how many.</summary>
@@ -159,6 +237,14 @@ internal sealed class ReadyQueue
             blocked.Remove(entry);
         }
 
+        if (_announced.TryGetValue(entry.Job, out var announced) && announced.TaskId == taskId)
+        {
+            _headsToCheck.Add(entry.Job);
+        }
+
         return true;
     }
 }
+
+/// <summary>A change of a partition's head for its job grain: <paramref name="Withdrawn"/> names a head that left with no other.</summary>
+internal readonly record struct HeadChange(string Job, string TaskId, int Priority, bool Withdrawn);

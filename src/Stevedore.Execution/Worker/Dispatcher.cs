@@ -35,11 +35,12 @@ internal sealed partial class Dispatcher
     /// <summary>Slots not taken by a leased task now.</summary>
     public int FreeSlots => Volatile.Read(ref _free);
 
-    public void WorkAvailable(int partition)
+    /// <summary>A partition has ready tasks, the best at <paramref name="priority"/>.</summary>
+    public void WorkAvailable(int partition, int priority)
     {
         if ((uint)partition < (uint)_pending.Length)
         {
-            Volatile.Write(ref _pending[partition], 1);
+            Raise(partition, DispatchOrder.Level(priority));
             Wake();
         }
     }
@@ -49,10 +50,26 @@ internal sealed partial class Dispatcher
     {
         for (var p = 0; p < _pending.Length; p++)
         {
-            Volatile.Write(ref _pending[p], 1);
+            Raise(p, DispatchOrder.Level(0));
         }
 
         Wake();
+    }
+
+    /// <summary>Marks a partition pending at <paramref name="level"/> at least (notifications may arrive out of order).</summary>
+    private void Raise(int partition, int level)
+    {
+        var seen = Volatile.Read(ref _pending[partition]);
+        while (seen < level)
+        {
+            var was = Interlocked.CompareExchange(ref _pending[partition], level, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
     }
 
     public void SlotFreed()
@@ -108,49 +125,62 @@ internal sealed partial class Dispatcher
         }
     }
 
-    /// <summary>One round of leases; false when a partition could not be reached (it stays pending).</summary>
+    /// <summary>
+    /// Leases while slots are free, each time from the pending partition whose best ready task has the highest priority
+    /// (<see cref="DispatchOrder"/>); false when a partition could not be reached (it stays pending).
+    /// </summary>
     private async Task<bool> DispatchAsync(CancellationToken stoppingToken)
     {
         var allReached = true;
-        var leasedAny = true;
-        while (leasedAny && !_paused && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
+        // Partitions that failed, or gave nothing, in this round: not asked again until the next one.
+        var skip = new bool[_pending.Length];
+        while (!_paused && Volatile.Read(ref _free) > 0 && !stoppingToken.IsCancellationRequested)
         {
-            leasedAny = false;
-            for (var i = 0; i < _pending.Length && !_paused && Volatile.Read(ref _free) > 0; i++)
+            var p = DispatchOrder.Pick(_pending, skip, _nextPartition);
+            if (p < 0)
             {
-                var p = (_nextPartition + i) % _pending.Length;
-                if (Interlocked.Exchange(ref _pending[p], 0) == 0)
-                {
-                    continue;
-                }
-
-                LeaseBatch batch;
-                try
-                {
-                    batch = await _grains.Partition(p).LeaseAsync(_node, Volatile.Read(ref _free));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogLeaseFailed(_logger, ex, p);
-                    Volatile.Write(ref _pending[p], 1);
-                    allReached = false;
-                    continue;
-                }
-
-                if (batch.MoreReady)
-                {
-                    Volatile.Write(ref _pending[p], 1);
-                }
-
-                foreach (var task in batch.Tasks)
-                {
-                    Interlocked.Decrement(ref _free);
-                    _start(task);
-                    leasedAny = true;
-                }
+                break;
             }
 
-            _nextPartition = (_nextPartition + 1) % _pending.Length;
+            var level = Interlocked.Exchange(ref _pending[p], 0);
+            if (level == 0)
+            {
+                continue;
+            }
+
+            // Among partitions of equal priority, the next one after this goes first next time.
+            _nextPartition = (p + 1) % _pending.Length;
+            LeaseBatch batch;
+            try
+            {
+                batch = await _grains.Partition(p).LeaseAsync(_node, Volatile.Read(ref _free), DispatchOrder.Priority(level));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogLeaseFailed(_logger, ex, p);
+                Raise(p, level);
+                skip[p] = true;
+                allReached = false;
+                continue;
+            }
+
+            if (batch.MoreReady)
+            {
+                Raise(p, DispatchOrder.Level(batch.NextPriority));
+            }
+
+            // Empty with more ready at a lower priority than believed: the level is right now, pick again. Otherwise
+            // empty means nothing startable there this round.
+            if (batch.Tasks.Count == 0 && !(batch.MoreReady && batch.NextPriority < DispatchOrder.Priority(level)))
+            {
+                skip[p] = true;
+            }
+
+            foreach (var task in batch.Tasks)
+            {
+                Interlocked.Decrement(ref _free);
+                _start(task);
+            }
         }
 
         return allReached;

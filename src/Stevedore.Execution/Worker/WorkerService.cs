@@ -65,9 +65,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     public string Node { get; }
 
-    public Task WorkAvailable(int partition)
+    public Task WorkAvailable(int partition, int priority)
     {
-        _dispatcher.WorkAvailable(partition);
+        _dispatcher.WorkAvailable(partition, priority);
         return Task.CompletedTask;
     }
 

@@ -102,7 +102,7 @@ public class ClockTests(ClusterFixture fx)
         await fx.PutJobAsync("confirm-me", new JobDraft { Image = "fake/ok" });
         var task = await fx.EnqueueAsync("confirm-me", new TaskDraft { Priority = 2 });
         // A node that leases the task and dies before it starts it.
-        var lease = await fx.Grains.Partition(task.Partition).LeaseAsync("ghost-node", 1);
+        var lease = await fx.Grains.Partition(task.Partition).LeaseAsync("ghost-node", 1, 0);
         Assert.Equal(task.Id, Assert.Single(lease.Tasks).TaskId);
         await FreeTheWorkerAsync(blockers);
         Assert.Equal(TaskRunStatus.Queued, (await fx.GetAsync(task.Id)).Status);

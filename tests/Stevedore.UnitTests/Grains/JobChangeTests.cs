@@ -37,7 +37,7 @@ public class JobChangeTests(ClusterFixture fx)
     private async Task<(TaskRecord Task, LeasedTask Leased)> LeaseAsync(string job)
     {
         var task = await fx.EnqueueAsync(job, new TaskDraft { Priority = 2 });
-        var batch = await fx.Cluster.Client.GetGrain<IQueuePartitionGrain>(task.Partition).LeaseAsync("slow-node", 1);
+        var batch = await fx.Cluster.Client.GetGrain<IQueuePartitionGrain>(task.Partition).LeaseAsync("slow-node", 1, 0);
         var leased = Assert.Single(batch.Tasks);
         Assert.Equal(task.Id, leased.TaskId);
         return (task, leased);

@@ -61,7 +61,7 @@ public class LostWorkerTests(ClusterFixture fx)
         await fx.PutJobAsync("leaky", new JobDraft { Image = "fake/ok", MaxConcurrency = 1 });
         // A slot taken for a task whose report was lost with its silo: no such task runs.
         var phantom = TaskIds.New(DateTimeOffset.UtcNow);
-        Assert.Equal(AcquireOutcome.Acquired, (await fx.Cluster.Client.GetGrain<IJobGrain>("leaky").TryAcquireAsync(phantom, 0)).Outcome);
+        Assert.Equal(AcquireOutcome.Acquired, (await fx.Cluster.Client.GetGrain<IJobGrain>("leaky").TryAcquireAsync(phantom, 0, 0)).Outcome);
 
         var task = await fx.EnqueueAsync("leaky");
 
