@@ -117,7 +117,16 @@ internal sealed partial class Dispatcher
                 }
 
                 _wake.Reader.TryRead(out _);
-                retryLater = !await DispatchAsync(stoppingToken);
+                try
+                {
+                    retryLater = !await DispatchAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // This loop is the node's only way to work: a failure of one round never ends it.
+                    LogDispatchFailed(_logger, ex);
+                    retryLater = true;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -155,7 +164,7 @@ internal sealed partial class Dispatcher
             {
                 batch = await _grains.Partition(p).LeaseAsync(_node, Volatile.Read(ref _free), DispatchOrder.Priority(level));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogLeaseFailed(_logger, ex, p);
                 Raise(p, level);
@@ -185,6 +194,9 @@ internal sealed partial class Dispatcher
 
         return allReached;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of leasing failed; trying again shortly.")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from queue partition {Partition} failed; trying again shortly.")]
     private static partial void LogLeaseFailed(ILogger logger, Exception ex, int partition);

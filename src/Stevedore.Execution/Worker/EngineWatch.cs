@@ -13,6 +13,7 @@ internal sealed partial class EngineWatch(
     IContainerDriver driver, RunningAttempts running, Dispatcher dispatcher, TimeSpan interval, string node, ILogger logger)
 {
     private static readonly TimeSpan s_checkTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan s_sweepTimeout = TimeSpan.FromSeconds(30);
 
     private readonly EngineGate _gate = new();
     private readonly Lock _lock = new();
@@ -44,7 +45,15 @@ internal sealed partial class EngineWatch(
                     }
                 }
 
-                await CheckAsync(stoppingToken);
+                try
+                {
+                    await CheckAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // This loop is the node's only way back to work once the engine went: nothing may end it.
+                    LogCheckFailed(logger, ex, node);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -54,9 +63,21 @@ internal sealed partial class EngineWatch(
 
     private async Task CheckAsync(CancellationToken stoppingToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(s_checkTimeout);
-        var problem = await driver.CheckHealthAsync(timeout.Token);
+        string? problem;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+        {
+            timeout.CancelAfter(s_checkTimeout);
+            try
+            {
+                problem = await driver.CheckHealthAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // An engine that accepts the connection and says nothing (one starting up, or stuck) does not answer.
+                problem = $"no answer within {s_checkTimeout.TotalSeconds:0} s";
+            }
+        }
+
         stoppingToken.ThrowIfCancellationRequested();
         if (Apply(() => _gate.Checked(problem is null)) != EngineAction.Sweep)
         {
@@ -66,11 +87,14 @@ internal sealed partial class EngineWatch(
         var done = false;
         try
         {
-            var removed = await driver.RemoveLeftoversAsync(node, running.InDriverTaskIds, stoppingToken);
+            // Bounded: a sweep stuck on an engine that stopped answering again must not keep the node from work.
+            using var sweepTimeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            sweepTimeout.CancelAfter(s_sweepTimeout);
+            var removed = await driver.RemoveLeftoversAsync(node, running.InDriverTaskIds, sweepTimeout.Token);
             LogEngineBack(logger, node, removed);
             done = true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             LogSweepFailed(logger, ex, node);
         }
@@ -104,6 +128,9 @@ internal sealed partial class EngineWatch(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The container engine of node {Node} answers again; {Count} containers left while it was away were removed. The node takes work again.")]
     private static partial void LogEngineBack(ILogger logger, string node, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checking the container engine of node {Node} failed; checking again.")]
+    private static partial void LogCheckFailed(ILogger logger, Exception ex, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removing what the container engine of node {Node} held while it was away failed; trying again.")]
     private static partial void LogSweepFailed(ILogger logger, Exception ex, string node);

@@ -235,7 +235,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
                         {
                             await log.FlushAsync(stoppingToken);
                         }
-                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                         {
                             // The final flush of the attempt tries again; the store may be away for a moment.
                             LogFlushFailed(_logger, ex, run.TaskId);
@@ -261,8 +261,9 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
                     await _grains.GetGrain<IWorkerNodeGrain>(Node).HeartbeatAsync(_running.TaskIds);
                     await RegisterAsync();
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // Whatever one beat threw (a stray cancellation included), the next one comes.
                     LogHeartbeatFailed(_logger, ex, Node);
                 }
             }

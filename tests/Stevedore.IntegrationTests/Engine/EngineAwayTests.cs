@@ -28,23 +28,13 @@ public class EngineAwayTests(EngineAwayServer server) : IClassFixture<EngineAway
     {
         var stopping = false;
         using var watchStop = server.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping = true);
-        var job = Names.Unique("engine-away");
-        await server.PutJobAsync(job, new
-        {
-            image = StevedoreServer.Image,
-            // The first attempt runs until the engine goes; the next one ends at once.
-            command = new[] { "sh", "-c", "if [ \"$STEVEDORE_ATTEMPT\" = 1 ]; then echo started; sleep 600; fi; echo done" },
-            retries = 0,
-        });
-        var id = await server.EnqueueAsync(job);
-        Assert.Equal("started", await server.FirstLogLineAsync(id));
+        var (job, id) = await RunningTaskAsync("engine-away");
 
         await server.Proxy.CutAsync();
         using var api = new ApiWatch(server.Http, $"/v1/tasks/{id}", $"/v1/jobs/{job}", $"/v1/jobs/{job}/stats", $"/v1/tasks?job={job}");
 
         // The attempt ends as lost and the task waits, rather than failing or running again on the dead engine.
-        var lost = await Wait.UntilAsync(() => server.GetTaskAsync(id), t => Attempts(t).Count > 0 && Attempts(t)[0].TryGetProperty("finishedAt", out var f) && f.ValueKind != JsonValueKind.Null,
-            "the first attempt to end once the engine went", describe: t => t.ToString());
+        var lost = await FirstAttemptEndedAsync(id);
         Assert.Equal("queued", TaskJson.Status(lost));
         Assert.Single(Attempts(lost));
         Assert.StartsWith("worker lost: the container engine of node", Attempts(lost)[0].GetProperty("error").GetString());
@@ -82,6 +72,52 @@ public class EngineAwayTests(EngineAwayServer server) : IClassFixture<EngineAway
         Assert.DoesNotContain(calls, c => c.Status >= 500);
         Assert.False(stopping, "the host began to stop");
     }
+
+    [Fact]
+    public async Task AnEngineThatAcceptsAndSaysNothing_ThenAnswers_TheNodeTakesWorkAgain()
+    {
+        var (_, id) = await RunningTaskAsync("engine-silent");
+        try
+        {
+            await server.Proxy.CutAsync();
+            await FirstAttemptEndedAsync(id);
+
+            // The engine comes back as a restarting dockerd does: it accepts connections and answers nothing for a while.
+            // A check held past its timeout is a check that failed; the next one follows (a check ending the watch that
+            // brings the node back to work left it idle for good: the soak found that).
+            server.Proxy.Silence();
+            await Wait.UntilAsync(() => server.Proxy.HeldConnections >= 2, "a second check of the engine after the first one was held past its timeout");
+        }
+        finally
+        {
+            server.Proxy.Restore();
+        }
+
+        var done = await server.WaitForEndAsync(id);
+        Assert.Equal("succeeded", TaskJson.Status(done));
+        Assert.Equal(2, done.GetProperty("attempt").GetInt32());
+        Assert.Empty(await server.ContainersOfAsync(id));
+        await server.WaitHealthyAsync();
+    }
+
+    /// <summary>A task whose first attempt runs until the engine goes (its next attempt ends at once), once it runs.</summary>
+    private async Task<(string Job, string Id)> RunningTaskAsync(string prefix)
+    {
+        var job = Names.Unique(prefix);
+        await server.PutJobAsync(job, new
+        {
+            image = StevedoreServer.Image,
+            command = new[] { "sh", "-c", "if [ \"$STEVEDORE_ATTEMPT\" = 1 ]; then echo started; sleep 600; fi; echo done" },
+            retries = 0,
+        });
+        var id = await server.EnqueueAsync(job);
+        Assert.Equal("started", await server.FirstLogLineAsync(id));
+        return (job, id);
+    }
+
+    private Task<JsonElement> FirstAttemptEndedAsync(string id) =>
+        Wait.UntilAsync(() => server.GetTaskAsync(id), t => Attempts(t).Count > 0 && Attempts(t)[0].TryGetProperty("finishedAt", out var f) && f.ValueKind != JsonValueKind.Null,
+            "the first attempt to end once the engine went", describe: t => t.ToString());
 
     private static IReadOnlyList<JsonElement> Attempts(JsonElement task) => [.. task.GetProperty("attempts").EnumerateArray()];
 

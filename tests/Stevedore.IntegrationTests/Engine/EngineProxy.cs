@@ -14,9 +14,12 @@ public sealed class EngineProxy : IAsyncDisposable
     private const string EngineSocket = "/var/run/docker.sock";
 
     private readonly ConcurrentDictionary<Socket, bool> _open = new();
+    private readonly ConcurrentDictionary<Socket, bool> _held = new();
     private readonly Lock _lock = new();
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
+    private volatile bool _silent;
+    private int _heldCount;
 
     public EngineProxy()
     {
@@ -29,23 +32,47 @@ public sealed class EngineProxy : IAsyncDisposable
     /// <summary>The value for <c>Stevedore:Docker:Endpoint</c>.</summary>
     public string Endpoint => $"unix://{SocketPath}";
 
-    /// <summary>Listens (again): the engine answers through the proxy.</summary>
+    /// <summary>Connections accepted while <see cref="Silence"/> held them: each a request the host waited on in vain.</summary>
+    public int HeldConnections => Volatile.Read(ref _heldCount);
+
+    /// <summary>
+    /// The engine accepts connections and says nothing, as a starting or stuck <c>dockerd</c> does: every request made
+    /// from now on waits until <see cref="Restore"/> or <see cref="CutAsync"/> drops it.
+    /// </summary>
+    public void Silence()
+    {
+        lock (_lock)
+        {
+            _silent = true;
+            Listen();
+        }
+    }
+
+    /// <summary>Listens (again): the engine answers through the proxy; connections held in silence are dropped.</summary>
     public void Restore()
     {
         lock (_lock)
         {
-            if (_listener is not null)
-            {
-                return;
-            }
-
-            File.Delete(SocketPath);
-            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
-            listener.Listen(128);
-            _listener = listener;
-            _accepting = AcceptAsync(listener);
+            _silent = false;
+            DropHeld();
+            Listen();
         }
+    }
+
+    // Under _lock.
+    private void Listen()
+    {
+        if (_listener is not null)
+        {
+            return;
+        }
+
+        File.Delete(SocketPath);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        listener.Listen(128);
+        _listener = listener;
+        _accepting = AcceptAsync(listener);
     }
 
     /// <summary>The engine goes away: no one can connect, and every open connection is dropped.</summary>
@@ -70,6 +97,8 @@ public sealed class EngineProxy : IAsyncDisposable
         {
             Drop(socket);
         }
+
+        DropHeld();
     }
 
     private async Task AcceptAsync(Socket listener)
@@ -90,8 +119,24 @@ public sealed class EngineProxy : IAsyncDisposable
         }
     }
 
+    private void DropHeld()
+    {
+        foreach (var socket in _held.Keys)
+        {
+            Drop(socket);
+            _held.TryRemove(socket, out _);
+        }
+    }
+
     private async Task PipeAsync(Socket client)
     {
+        if (_silent)
+        {
+            _held[client] = true;
+            Interlocked.Increment(ref _heldCount);
+            return;
+        }
+
         var engine = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _open[client] = true;
         _open[engine] = true;
