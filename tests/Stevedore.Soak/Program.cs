@@ -46,7 +46,10 @@ public static class SoakProgram
         }
 
         var state = Environment.GetEnvironmentVariable("STEVEDORE_STATE") ?? Path.Combine(Path.GetTempPath(), "stevedore");
-        var folder = Path.Combine(state, $"soak-{Guid.NewGuid().ToString("N")[..8]}");
+        // scripts/soak names the folder, so its cleanup touches this soak's processes alone, never another running beside.
+        var named = Environment.GetEnvironmentVariable("STEVEDORE_SOAK_ID");
+        var id = named is { Length: > 0 and <= 32 } && named.All(char.IsAsciiLetterOrDigit) ? named : Guid.NewGuid().ToString("N")[..8];
+        var folder = Path.Combine(state, $"soak-{id}");
         Directory.CreateDirectory(folder);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
