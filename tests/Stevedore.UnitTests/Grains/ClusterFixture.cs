@@ -20,7 +20,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public const int Slots = 4;
 
-    public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+    public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().AddClientBuilderConfigurator<LoopbackClient>().Build();
 
     public IServiceProvider Services => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services;
     public FakeContainerDriver Driver => Services.GetRequiredService<FakeContainerDriver>();

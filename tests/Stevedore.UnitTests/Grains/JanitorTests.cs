@@ -19,7 +19,7 @@ public sealed class JanitorTests : IAsyncLifetime
 {
     private static readonly FakeTimeProvider s_eightDaysOn = new(DateTimeOffset.UtcNow.AddDays(8));
 
-    private readonly TestCluster _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+    private readonly TestCluster _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().AddClientBuilderConfigurator<LoopbackClient>().Build();
 
     private IServiceProvider Services => ((InProcessSiloHandle)_cluster.Primary!).SiloHost.Services;
 

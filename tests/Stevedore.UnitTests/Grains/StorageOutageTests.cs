@@ -14,7 +14,7 @@ namespace Stevedore.UnitTests.Grains;
 /// </summary>
 public sealed class StorageOutageTests : IAsyncLifetime
 {
-    private readonly TestCluster _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+    private readonly TestCluster _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().AddClientBuilderConfigurator<LoopbackClient>().Build();
 
     public Task InitializeAsync()
     {

@@ -33,7 +33,7 @@ public sealed class ScheduleClusterFixture : IAsyncLifetime
     internal static readonly MemoryTaskEvents s_events = new();
     internal static readonly MemoryScheduleStore s_schedules = new();
 
-    public TestCluster Cluster { get; } = new TestClusterBuilder(2).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+    public TestCluster Cluster { get; } = new TestClusterBuilder(2).AddSiloBuilderConfigurator<SiloConfigurator>().AddClientBuilderConfigurator<LoopbackClient>().Build();
 
     public FakeTimeProvider Clock => s_clock;
     public IScheduleStore ScheduleIndex => s_schedules;
