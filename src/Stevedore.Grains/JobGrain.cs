@@ -19,10 +19,10 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
     private readonly HashSet<int> _waitingPartitions = [];
     // Partitions holding a pass (see AcquireResult.Pass); told to drop it on any change.
     private readonly HashSet<int> _passHolders = [];
-    // Queued tasks under maxQueued: counted from the store when needed, raised by each admission.
     // The best waiting task per partition, so a free slot goes to the best of them (priority across partitions).
     private readonly WaitingHeads _heads = new(claimWindow: options.Value.LeaseConfirmTimeout / 5);
     private IGrainTimer? _claimTimer;
+    // Queued tasks under maxQueued: counted from the store when needed, raised by each admission.
     private readonly QueuedCount _queued = new(recountInterval: TimeSpan.FromSeconds(1), settleTimeout: TimeSpan.FromMinutes(1));
     private JobInfo? _job;
 
