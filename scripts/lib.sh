@@ -47,8 +47,9 @@ ensure_docker() {
 # Usage: ensure_busybox_image NAME:TAG
 ensure_busybox_image() {
   local image="$1"
-  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  # The shim of pre-started containers too (Stevedore:Docker:Spares:Shim): a static busybox on the host.
   [ -x /bin/busybox ] || apt_install busybox-static
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
   local root
   root="$(mktemp -d)"
   mkdir -p "$root/bin" "$root/tmp"

@@ -26,6 +26,14 @@ public interface IContainerDriver
 
     /// <summary>Null when the container engine answers; otherwise what is wrong, for a person.</summary>
     Task<string?> CheckHealthAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Job <paramref name="job"/> changed to <paramref name="version"/> (null: it was deleted): a driver that keeps
+    /// containers ready for a job version lets those of the others go.
+    /// </summary>
+    void JobChanged(string job, long? version)
+    {
+    }
 }
 
 /// <summary>Where a running container's output goes. Thread-safe; the writer applies the per-attempt cap.</summary>

@@ -17,7 +17,8 @@ public class ContainerCleanupTests(StevedoreServer server)
     public async Task CancelWhileTheContainerIsBeingCreated_LeavesNoContainer()
     {
         var job = Names.Unique("cancel-create");
-        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sleep", "60" } });
+        // maxConcurrency keeps the job off pre-started containers: every task here creates its own container.
+        await server.PutJobAsync(job, new { image = StevedoreServer.Image, command = new[] { "sleep", "60" }, maxConcurrency = 100 });
         var ids = new List<string>();
         for (var i = 0; i < 30; i++)
         {

@@ -188,6 +188,8 @@ public class ContainerTests(StevedoreServer server)
 
             Assert.Equal("succeeded", task.GetProperty("status").GetString());
             Assert.Equal("pulled\n", await LogAsync(id));
+            // The container pre-started for the job's next task holds the image: remove it, so the image can go.
+            await Containers.SweepAsync(Containers.JobLabel, job);
         }
         finally
         {

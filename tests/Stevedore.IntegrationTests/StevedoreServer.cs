@@ -163,7 +163,8 @@ public class StevedoreServer : IAsyncLifetime
         return await reader.ReadLineAsync();
     }
 
-    public Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) => Containers.ListAsync(Containers.TaskLabel, taskId);
+    /// <summary>The containers that ran task <paramref name="taskId"/> (a cold one by its label, a pre-started one by its name).</summary>
+    public Task<IList<ContainerListResponse>> ContainersOfAsync(string taskId) => Containers.OfTaskAsync(taskId);
 }
 
 [CollectionDefinition(Name)]

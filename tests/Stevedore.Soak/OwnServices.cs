@@ -30,16 +30,24 @@ public sealed class OwnEngine(string folder)
 
     public Task DestroyAsync() => Shell.RunAsync($"docker_instance destroy '{Folder}'", s_timeout);
 
-    /// <summary>The containers carrying the label <c>stevedore.task</c>, stopped ones too.</summary>
+    /// <summary>
+    /// The containers that ran a task, stopped ones too: those carrying the label <c>stevedore.task</c>, and the
+    /// pre-started ones a task took (renamed after it; those no task took ran nothing and are left out).
+    /// </summary>
     public async Task<IList<ContainerListResponse>> TaskContainersAsync()
     {
         using var docker = new DockerClientConfiguration(new Uri(Endpoint)).CreateClient();
-        return await docker.Containers.ListContainersAsync(new ContainersListParameters
+        var labelled = await ListAsync(docker, "stevedore.task");
+        var spares = await ListAsync(docker, "stevedore.spare");
+        return [.. labelled, .. spares.Where(c => !c.Names.All(n => n.StartsWith("/stevedore-spare-", StringComparison.Ordinal)))];
+    }
+
+    private static Task<IList<ContainerListResponse>> ListAsync(DockerClient docker, string label) =>
+        docker.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { ["stevedore.task"] = true } },
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [label] = true } },
         });
-    }
 }
 
 /// <summary>A PostgreSQL server of the soak's own (scripts/lib.sh <c>pg_instance</c>) on a free port, which it restarts.</summary>

@@ -13,6 +13,10 @@ public static class Containers
     public const string TaskLabel = "stevedore.task";
     public const string JobLabel = "stevedore.job";
     public const string NodeLabel = "stevedore.node";
+    public const string SpareLabel = "stevedore.spare";
+
+    /// <summary>The name of a pre-started container no task has taken yet; a taken one is renamed <c>stevedore-{task}-{attempt}</c>.</summary>
+    public const string UnusedSparePrefix = "/stevedore-spare-";
 
     private static readonly Uri s_endpoint = new("unix:///var/run/docker.sock");
 
@@ -30,6 +34,38 @@ public static class Containers
 
         return await docker.Containers.ListContainersAsync(new ContainersListParameters { All = !runningOnly, Filters = filters });
     }
+
+    /// <summary>
+    /// The containers that ran (or run) task <paramref name="taskId"/>: a cold one carries its label, a pre-started one
+    /// was renamed after it when the task took it.
+    /// </summary>
+    public static async Task<IList<ContainerListResponse>> OfTaskAsync(string taskId)
+    {
+        using var docker = Connect();
+        var byName = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [$"stevedore-{taskId}-"] = true } },
+        });
+        return [.. (await ListAsync(TaskLabel, taskId)).Concat(byName).DistinctBy(c => c.ID)];
+    }
+
+    /// <summary>Whether <paramref name="container"/> is a pre-started container that no task has taken (it ran nothing).</summary>
+    public static bool IsUnusedSpare(ContainerListResponse container) =>
+        container.Labels.ContainsKey(SpareLabel) && container.Names.All(n => n.StartsWith(UnusedSparePrefix, StringComparison.Ordinal));
+
+    /// <summary>Containers of <paramref name="job"/> that ran a task (unused pre-started ones left out), stopped ones too.</summary>
+    public static async Task<List<ContainerListResponse>> TaskContainersOfJobAsync(string job) =>
+        [.. (await ListAsync(JobLabel, job)).Where(c => !IsUnusedSpare(c))];
+
+    /// <summary>Waits for a pre-started container of <paramref name="job"/> that runs and waits for a task, and returns it.</summary>
+    public static async Task<ContainerListResponse> ReadySpareAsync(string job, TimeSpan? deadline = null) =>
+        (await Wait.UntilAsync(
+            async () => (await ListAsync(JobLabel, job, runningOnly: true)).Where(IsUnusedSpare).ToList(),
+            spares => spares.Count > 0,
+            $"a pre-started container of job {job}",
+            deadline ?? TimeSpan.FromSeconds(60),
+            spares => $"{spares.Count} running")).First();
 
     /// <summary>Removes (force) every container with <paramref name="label"/>=<paramref name="value"/>; returns how many.</summary>
     public static async Task<int> SweepAsync(string label, string value)

@@ -2,17 +2,19 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stevedore.Execution.Docker.Spares;
 using Stevedore.Execution.Docker.TaskFiles;
 using Stevedore.Storage;
 
 namespace Stevedore.Execution.Docker;
 
 /// <summary>
-/// Runs each attempt as a fresh container through the Docker Engine API: create (pulling the image when the engine
-/// lacks it), attach, start, wait, and always remove. Task files go through <see cref="ITaskFiles"/>; how the
-/// container ended is judged by <see cref="ContainerExits"/>.
+/// Runs each attempt in a container of its own through the Docker Engine API: one pre-started for its job version
+/// when one is ready (<see cref="SpareContainers"/>), else a fresh one — create (pulling the image when the engine
+/// lacks it), attach, start — then wait, and always remove. Task files go through <see cref="ITaskFiles"/>; the end of
+/// an attempt is <see cref="AttemptEnd"/>'s, and how the container ended is judged by <see cref="ContainerExits"/>.
 /// </summary>
-public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable
+public sealed partial class DockerContainerDriver : IContainerDriver, IDisposable, IAsyncDisposable
 {
     private const string AttemptLabel = "stevedore.attempt";
 
@@ -21,15 +23,27 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
     private readonly ILogger<DockerContainerDriver> _logger;
     private readonly ImagePuller _images;
     private readonly ITaskFiles _taskFiles;
+    private readonly AttemptEnd _end;
+    private readonly SpareContainers? _spares;
 
-    public DockerContainerDriver(IOptions<DockerOptions> options, ILogger<DockerContainerDriver> logger)
+    public DockerContainerDriver(IOptions<DockerOptions> options, ILogger<DockerContainerDriver> logger, TimeProvider? time = null)
     {
         _options = options.Value;
         _logger = logger;
         _client = new DockerClientConfiguration(new Uri(_options.Endpoint)).CreateClient();
         _images = new ImagePuller(_client, logger);
         _taskFiles = ChooseTaskFiles(_options, _client, logger);
+        _end = new AttemptEnd(_client, logger);
+        _spares = SpareContainers.Create(_client, _options, _taskFiles, _end, time ?? TimeProvider.System, logger);
     }
+
+    /// <summary>Pre-started containers held now (ready or starting); 0 when they are off.</summary>
+    public int SparesHeld => _spares?.Held ?? 0;
+
+    /// <summary>Pre-started containers of <paramref name="job"/> ready for its next task on this node.</summary>
+    public int SparesReady(string job) => _spares?.Ready(job) ?? 0;
+
+    public void JobChanged(string job, long? version) => _spares?.Retire(job, version);
 
     private static ITaskFiles ChooseTaskFiles(DockerOptions options, DockerClient client, ILogger logger)
     {
@@ -77,25 +91,42 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
     public async Task<int> RemoveLabelledAsync(string label, string value, CancellationToken cancellationToken)
     {
         var containers = await ListLabelledAsync(cancellationToken, $"{label}={value}");
+        if (label == ContainerRunRequest.TaskLabel)
+        {
+            // A task that ran in a pre-started container (of any node) finds it by the name it was given.
+            containers = [.. containers, .. await SparesRunningAsync(value, cancellationToken)];
+        }
+
         foreach (var container in containers)
         {
-            await RemoveAsync(container.ID);
+            await _end.RemoveAsync(container.ID);
+        }
+
+        if (label == ContainerRunRequest.TaskLabel && _spares is not null)
+        {
+            // Taken a moment ago and not renamed yet: this node knows it.
+            await _spares.KillTaskAsync(value);
         }
 
         if (label == ContainerRunRequest.NodeLabel)
         {
+            _spares?.Drain();
             _taskFiles.RemoveLeftovers(value);
         }
 
-        return containers.Count;
+        // Pre-started containers no task took ran nothing: they are removed, not counted as left behind.
+        return containers.Count(c => !c.Names.All(n => n.StartsWith("/stevedore-spare-", StringComparison.Ordinal)) || !c.Labels.ContainsKey(SpareContainers.SpareLabel));
     }
 
     public async Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken)
     {
         var removed = 0;
+        // Spares go too (every one of them may have lost its engine); those running a task that runs on are kept.
+        _spares?.Drain();
+        var keepSpares = _spares?.ContainersRunning(keepTasks) ?? new HashSet<string>();
         foreach (var container in await ListLabelledAsync(cancellationToken, $"{ContainerRunRequest.NodeLabel}={node}"))
         {
-            if (container.Labels.TryGetValue(ContainerRunRequest.TaskLabel, out var task) && keepTasks.Contains(task))
+            if ((container.Labels.TryGetValue(ContainerRunRequest.TaskLabel, out var task) && keepTasks.Contains(task)) || keepSpares.Contains(container.ID))
             {
                 continue;
             }
@@ -110,6 +141,10 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             {
                 // Gone already.
             }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Being removed already (a spare the node let go of just now).
+            }
         }
 
         return removed;
@@ -117,8 +152,32 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
 
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
+        if (_spares is null || !SpareContainers.Fits(request))
+        {
+            return await RunColdAsync(request, log, cancellationToken);
+        }
+
+        try
+        {
+            if (_spares.Begin(request) is { } spare && _spares.TryAssign(spare, request)
+                && await _spares.RunAsync(spare, request, log, cancellationToken) is { } exit)
+            {
+                return exit;
+            }
+
+            return await RunColdAsync(request, log, cancellationToken);
+        }
+        finally
+        {
+            _spares.End(request);
+        }
+    }
+
+    private async Task<ContainerExit> RunColdAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
+    {
         using var timeout = new CancellationTokenSource(request.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var stoppedBy = AttemptEnd.StoppedBy(timeout, cancellationToken);
         // Disposed last: after the container that mounts it is gone.
         using var files = _taskFiles.Prepare(request);
         string? containerId = null;
@@ -140,11 +199,19 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             }
 
             linked.Token.ThrowIfCancellationRequested();
-            return await RunCreatedAsync(containerId, request, files, log, StoppedBy(timeout, cancellationToken), linked.Token);
+            // The payload file and the attach are independent: do both at once, then start.
+            var attach = _client.Containers.AttachContainerAsync(
+                containerId, tty: false, new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, linked.Token);
+            await Task.WhenAll(attach, files.BeforeStartAsync(containerId, linked.Token));
+            using var stream = await attach;
+            await _client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), linked.Token);
+            var output = AttemptEnd.PumpOutputAsync(stream, log);
+            _ = AttemptEnd.FeedStdinAsync(stream, request.Payload);
+            return await _end.AwaitAsync(containerId, request, files, log, output, stoppedBy, linked.Token);
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            return ContainerExits.Classify(Ending(request, StoppedBy(timeout, cancellationToken)()));
+            return ContainerExits.Classify(AttemptEnd.Ending(request, stoppedBy()));
         }
         catch (DockerApiException ex)
         {
@@ -154,101 +221,9 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         {
             if (containerId is not null)
             {
-                await RemoveAsync(containerId);
+                await _end.RemoveAsync(containerId);
             }
         }
-    }
-
-    /// <summary>Which of the two tokens ended the attempt; asked only once one of them fired.</summary>
-    private static Func<StopCause> StoppedBy(CancellationTokenSource timeout, CancellationToken cancelled) =>
-        () => timeout.IsCancellationRequested && !cancelled.IsCancellationRequested ? StopCause.Timeout : StopCause.Cancel;
-
-    private static ContainerEnding Ending(ContainerRunRequest request, StopCause stoppedBy, long? exitCode = null) =>
-        new() { StoppedBy = stoppedBy, ExitCode = exitCode, Timeout = request.Timeout, MemoryMb = request.Spec.MemoryMb };
-
-    private async Task<ContainerExit> RunCreatedAsync(
-        string id, ContainerRunRequest request, ITaskFolder files, ITaskLogWriter log, Func<StopCause> stoppedBy, CancellationToken linked)
-    {
-        // The payload file and the attach are independent: do both at once, then start.
-        var attach = _client.Containers.AttachContainerAsync(
-            id, tty: false, new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true }, linked);
-        await Task.WhenAll(attach, files.BeforeStartAsync(id, linked));
-        using var stream = await attach;
-        await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), linked);
-        var output = PumpOutputAsync(stream, log);
-        _ = FeedStdinAsync(stream, request.Payload);
-
-        var stopped = StopCause.None;
-        long exitCode;
-        try
-        {
-            exitCode = (await _client.Containers.WaitContainerAsync(id, linked)).StatusCode;
-        }
-        catch (OperationCanceledException) when (linked.IsCancellationRequested)
-        {
-            stopped = stoppedBy();
-            await KillAsync(id);
-            exitCode = (await _client.Containers.WaitContainerAsync(id, CancellationToken.None)).StatusCode;
-        }
-
-        await output;
-        if (stopped != StopCause.None)
-        {
-            return ContainerExits.Classify(Ending(request, stopped, exitCode));
-        }
-
-        var result = await files.ReadResultAsync(id, log);
-        var ending = Ending(request, stopped, exitCode) with
-        {
-            OomKilled = ContainerExits.MayBeOomKill(exitCode, stopped) && await WasOomKilledAsync(id),
-            TaskFolderFullAt = files.FullAt(),
-        };
-        return ContainerExits.Classify(ending) with { Result = result };
-    }
-
-    /// <summary>
-    /// Whether the kernel's OOM killer ended the container. The engine sets State.OOMKilled only when it handled the
-    /// OOM event before the exit; when the event comes after (common on a busy machine) the flag stays false for good,
-    /// but the engine's event log still has the "oom" event: read it, for 3 s at most. Only a SIGKILL nobody here
-    /// sent pays that wait.
-    /// </summary>
-    private async Task<bool> WasOomKilledAsync(string id)
-    {
-        var container = await _client.Containers.InspectContainerAsync(id, CancellationToken.None);
-        if (container.State.OOMKilled)
-        {
-            return true;
-        }
-
-        using var found = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        var oom = false;
-        try
-        {
-            await _client.System.MonitorEventsAsync(new ContainerEventsParameters
-            {
-                Since = (new DateTimeOffset(container.Created).ToUnixTimeSeconds() - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Filters = new Dictionary<string, IDictionary<string, bool>>
-                {
-                    ["container"] = new Dictionary<string, bool> { [id] = true },
-                    ["event"] = new Dictionary<string, bool> { ["oom"] = true },
-                },
-            }, new OomSeen(() =>
-            {
-                oom = true;
-                found.Cancel();
-            }), found.Token);
-        }
-        catch (Exception ex) when (found.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
-        {
-            // Stopped: the event came, or 3 s passed.
-        }
-
-        return oom;
-    }
-
-    private sealed class OomSeen(Action seen) : IProgress<Message>
-    {
-        public void Report(Message value) => seen();
     }
 
     /// <summary>
@@ -277,6 +252,18 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels.ToDictionary(l => l, _ => true) },
         }, cancellationToken);
 
+    /// <summary>Pre-started containers that took task <paramref name="taskId"/> (<see cref="SpareContainers"/> renames them after it).</summary>
+    private async Task<IEnumerable<ContainerListResponse>> SparesRunningAsync(string taskId, CancellationToken cancellationToken) =>
+        (await _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [SpareContainers.SpareLabel] = true },
+                ["name"] = new Dictionary<string, bool> { [SpareContainers.NameOf(taskId, attempt: null)] = true },
+            },
+        }, cancellationToken)).Where(c => c.Names.Any(n => n.StartsWith("/" + SpareContainers.NameOf(taskId, attempt: null), StringComparison.Ordinal)));
+
     private async Task RemoveAttemptAsync(ContainerRunRequest request)
     {
         try
@@ -287,12 +274,12 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 $"{AttemptLabel}={request.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
             foreach (var container in containers)
             {
-                await RemoveAsync(container.ID);
+                await _end.RemoveAsync(container.ID);
             }
         }
         catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException)
         {
-            LogRemoveFailed(_logger, $"of task {request.TaskId} attempt {request.Attempt}", ex.Message);
+            LogListFailed(_logger, request.TaskId, request.Attempt, ex.Message);
         }
     }
 
@@ -310,80 +297,22 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         return (await _client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
     }
 
-    /// <summary>Moves an attached container's output to <paramref name="log"/> until the engine ends the stream.</summary>
-    internal static async Task PumpOutputAsync(MultiplexedStream stream, ITaskLogWriter log)
+    public async ValueTask DisposeAsync()
     {
-        var buffer = new byte[64 * 1024];
-        try
+        if (_spares is not null)
         {
-            while (true)
-            {
-                var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, CancellationToken.None);
-                if (read.EOF)
-                {
-                    return;
-                }
+            await _spares.DisposeAsync();
+        }
 
-                log.Write(read.Target == MultiplexedStream.TargetStream.StandardError ? LogStream.Stderr : LogStream.Stdout, buffer.AsSpan(0, read.Count));
-            }
-        }
-        catch (IOException)
-        {
-            // The engine closed the attach connection: the container is gone.
-        }
+        _client.Dispose();
     }
 
-    private static async Task FeedStdinAsync(MultiplexedStream stream, ReadOnlyMemory<byte> payload)
-    {
-        try
-        {
-            if (!payload.IsEmpty)
-            {
-                var bytes = payload.ToArray();
-                await stream.WriteAsync(bytes, 0, bytes.Length, CancellationToken.None);
-            }
-
-            stream.CloseWrite();
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException)
-        {
-            // The job exited without reading all of its standard input; that is its right.
-        }
-    }
-
-    private async Task KillAsync(string id)
-    {
-        try
-        {
-            await _client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "KILL" }, CancellationToken.None);
-        }
-        catch (DockerApiException ex)
-        {
-            // Already stopped between the timeout and the kill.
-            LogKillFailed(_logger, id, DockerErrors.Message(ex));
-        }
-    }
-
-    private async Task RemoveAsync(string id)
-    {
-        try
-        {
-            await _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException)
-        {
-            LogRemoveFailed(_logger, id, ex.Message);
-        }
-    }
-
-    public void Dispose() => _client.Dispose();
+    /// <summary>For a container that disposes synchronously: removes the spares, for 15 s at most.</summary>
+    public void Dispose() => DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task files are copied through the engine API: this host cannot use bind-mounted task folders ({Reason}).")]
     private static partial void LogBindUnavailable(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Kill of container {ContainerId} failed: {Reason}")]
-    private static partial void LogKillFailed(ILogger logger, string containerId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Container {ContainerId} could not be removed: {Reason}")]
-    private static partial void LogRemoveFailed(ILogger logger, string containerId, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The containers of task {TaskId} attempt {Attempt} could not be looked for: {Reason}")]
+    private static partial void LogListFailed(ILogger logger, string taskId, int attempt, string reason);
 }

@@ -86,7 +86,7 @@ public sealed partial class DockerHotContainers : IHotContainerDriver, IDisposab
     {
         try
         {
-            await DockerContainerDriver.PumpOutputAsync(stream, new OutputAsLog(output));
+            await AttemptEnd.PumpOutputAsync(stream, new OutputAsLog(output));
         }
         catch (ObjectDisposedException)
         {

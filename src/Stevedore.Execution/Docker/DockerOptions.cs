@@ -38,4 +38,7 @@ public sealed class DockerOptions
 
     /// <summary>Largest result file kept, in bytes (1 MiB).</summary>
     public int MaxResultBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Pre-started containers for cold tasks (<c>Stevedore:Docker:Spares</c>).</summary>
+    public Spares.SpareOptions Spares { get; set; } = new();
 }

@@ -77,6 +77,7 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
     public Task JobChanged(string job, long? version)
     {
         _hot?.RetireJob(job, version);
+        _driver.JobChanged(job, version);
         return Task.CompletedTask;
     }
 

@@ -94,6 +94,8 @@ public sealed class StevedoreOptionsValidator :
             failures.Add($"{DockerOptions.Section}:TmpSizeMb must be from 1 to 65536; got {options.TmpSizeMb}.");
         }
 
+        failures.AddRange(options.Spares.Problems($"{DockerOptions.Section}:Spares"));
+
         return Result(failures);
     }
 

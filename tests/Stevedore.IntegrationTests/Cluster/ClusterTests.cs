@@ -110,7 +110,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(tasks.Where(t => t.GetProperty("attempts").GetArrayLength() == 1), t => Assert.Equal(1, t.GetProperty("attempt").GetInt32()));
         var log = await b.Http.GetStringAsync($"/v1/tasks/{interrupted}/log");
         Assert.Contains("done 2", log);
-        Assert.Empty(await Containers.ListAsync(Containers.JobLabel, job));
+        Assert.Empty(await Containers.TaskContainersOfJobAsync(job));
     }
 
     [Fact]

@@ -79,20 +79,55 @@ public sealed partial class BindMountedTaskFiles : ITaskFiles
         {
             Libc.MountTmpfs(path, $"size={limit},nr_inodes={MaxEntries},mode=0777");
             mounted = true;
-            var payload = Path.Combine(path, "payload");
-            using (var file = new FileStream(payload, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(request.Payload.Span);
-            }
-
-            File.SetUnixFileMode(payload, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            return new Folder(this, path, limit);
+            WriteReadable(Path.Combine(path, "payload"), request.Payload.Span);
+            return new Folder(this, path, limit, extra: 0);
         }
         catch
         {
             Release(path, mounted);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A task folder for a spare container (Docker/Spares): mounted now, holding only <paramref name="shim"/> (the
+    /// spare's first process, which deletes itself before the job runs); sized and filled when its task comes
+    /// (<see cref="ISpareFolder.Assign"/>), to what a cold attempt's folder holds, plus the shim's size.
+    /// </summary>
+    public ISpareFolder PrepareSpare(string node, ReadOnlySpan<byte> shim)
+    {
+        var path = Path.Combine(NodeFolder(node), "spare-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path, Private);
+        var mounted = false;
+        try
+        {
+            Libc.MountTmpfs(path, $"size={LimitFor(0) + shim.Length},nr_inodes={MaxEntries},mode=0777");
+            mounted = true;
+            WriteFile(Path.Combine(path, Spares.SpareShim.ShimFile), shim, Readable | Executable);
+            return new Folder(this, path, LimitFor(0), shim.Length);
+        }
+        catch
+        {
+            Release(path, mounted);
+            throw;
+        }
+    }
+
+    private const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode Executable = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    /// <summary>A new file the job may read but not change (it may delete it: the folder is its own).</summary>
+    private static void WriteReadable(string path, ReadOnlySpan<byte> bytes) => WriteFile(path, bytes, Readable);
+
+    /// <summary>
+    /// Creates <paramref name="path"/> (never through a link: it must not exist) and sets its mode on the open file, not
+    /// by path: a spare's job runs beside this write and could swap the path for a link in between.
+    /// </summary>
+    private static void WriteFile(string path, ReadOnlySpan<byte> bytes, UnixFileMode mode)
+    {
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        file.Write(bytes);
+        File.SetUnixFileMode(file.SafeFileHandle, mode);
     }
 
     public void RemoveLeftovers(string node)
@@ -159,17 +194,32 @@ public sealed partial class BindMountedTaskFiles : ITaskFiles
         }
     }
 
-    private sealed class Folder(BindMountedTaskFiles owner, string path, long limit) : ITaskFolder
+    /// <summary>An attempt's folder; <paramref name="extra"/>: bytes beyond its limit, the shim of a spare.</summary>
+    private sealed class Folder(BindMountedTaskFiles owner, string path, long limit, long extra) : ISpareFolder
     {
+        private long _limit = limit;
+
         public void Configure(CreateContainerParameters container) =>
             container.HostConfig.Mounts = [new Mount { Type = "bind", Source = path, Target = ContainerRunRequest.FolderPath }];
 
         public Task BeforeStartAsync(string containerId, CancellationToken cancellationToken) => Task.CompletedTask;
 
+        public void Assign(ReadOnlySpan<byte> payload, string envScript)
+        {
+            var env = System.Text.Encoding.UTF8.GetBytes(envScript);
+            _limit = owner.LimitFor(payload.Length);
+            // Room for the env file and the shim too, which the shim deletes before the job runs.
+            Libc.RemountTmpfs(path, $"size={_limit + env.Length + extra}");
+            WriteReadable(Path.Combine(path, "payload"), payload);
+            WriteReadable(Path.Combine(path, Spares.SpareShim.EnvFile), env);
+        }
+
+        public bool NotTaken() => File.Exists(Path.Combine(path, Spares.SpareShim.EnvFile));
+
         public Task<ReadOnlyMemory<byte>?> ReadResultAsync(string containerId, ITaskLogWriter log) =>
             Task.FromResult<ReadOnlyMemory<byte>?>(ResultFile.ReadFromHost(Path.Combine(path, "result"), owner._maxResultBytes, log));
 
-        public long? FullAt() => new DriveInfo(path).AvailableFreeSpace == 0 ? limit : null;
+        public long? FullAt() => new DriveInfo(path).AvailableFreeSpace == 0 ? _limit : null;
 
         public void Dispose() => owner.Release(path);
     }

@@ -37,3 +37,13 @@ public interface ITaskFolder : IDisposable
     /// <summary>After the container exited: the folder's limit in bytes when the job filled it, else null.</summary>
     long? FullAt();
 }
+
+/// <summary>The task folder of a spare container, mounted before its task is known.</summary>
+public interface ISpareFolder : ITaskFolder
+{
+    /// <summary>Sizes the folder for its task and writes the payload file and the env file the shim reads.</summary>
+    void Assign(ReadOnlySpan<byte> payload, string envScript);
+
+    /// <summary>After the container ended: true when its shim never took the task (its env file is still there).</summary>
+    bool NotTaken();
+}

@@ -18,7 +18,7 @@ internal static class Libc
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxType = 0x1, StatxMode = 0x2, StatxUid = 0x8, StatxSize = 0x200;
-    private const ulong MsNoSuid = 0x2, MsNoDev = 0x4;
+    private const ulong MsNoSuid = 0x2, MsNoDev = 0x4, MsRemount = 0x20;
     private const int MntDetach = 0x2;
 
     public const int ENOENT = 2;
@@ -82,6 +82,15 @@ internal static class Libc
         if (mount("stevedore-task", target, "tmpfs", MsNoSuid | MsNoDev, options) != 0)
         {
             throw Error("mount a tmpfs at", target);
+        }
+    }
+
+    /// <summary>Changes the options (its size) of the tmpfs mounted at <paramref name="target"/> by <see cref="MountTmpfs"/>.</summary>
+    public static void RemountTmpfs(string target, string options)
+    {
+        if (mount("stevedore-task", target, "tmpfs", MsRemount | MsNoSuid | MsNoDev, options) != 0)
+        {
+            throw Error("resize the tmpfs at", target);
         }
     }
 
