@@ -115,6 +115,12 @@ public interface ITaskGrain : IGrainWithStringKey
     /// could be). The task runs again as a new attempt. Ignored when the task has moved on.
     /// </summary>
     [Alias("ExpireLease")] Task ExpireLeaseAsync(int attempt);
+
+    /// <summary>
+    /// The job grain counted this task's run against a limit added while it ran (it started on the job's pass, without
+    /// a slot): the run now holds a slot and must give it back when it ends; given back at once when it has ended.
+    /// </summary>
+    [Alias("HoldsSlot"), OneWay] Task HoldsSlotAsync();
 }
 
 /// <summary>A worker node (key: node name), one per silo: its capacity, heartbeat and the tasks it runs.</summary>

@@ -31,7 +31,7 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _job = await jobs.GetAsync(Name, cancellationToken);
-        if (_job is not null)
+        if (_job is { Spec.MaxConcurrency: > 0 })
         {
             Hold(await tasks.LoadRunningAsync(Name, cancellationToken));
             // A previous activation (on a silo that died) may have left partitions waiting for a wake-up.
@@ -132,6 +132,11 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         if (_job is null)
         {
             return new AcquireResult(AcquireOutcome.Missing, null);
+        }
+
+        if (_running.ContainsKey(taskId) && _job.Spec.MaxConcurrency == 0)
+        {
+            _running.Remove(taskId); // the limit was lifted: it runs on the pass, holding no slot
         }
 
         if (_running.ContainsKey(taskId))
@@ -244,12 +249,18 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         }
     }
 
+    /// <summary>
+    /// Counts what runs now against the limit. A run started on the job's pass (no limit then) holds no slot its task
+    /// would give back, so each is told it holds one now (one-way; a task that ended meanwhile gives it back at once,
+    /// and one whose message is lost is found by the slot check).
+    /// </summary>
     private void Hold(IEnumerable<string> running)
     {
         var now = time.GetUtcNow();
         foreach (var taskId in running)
         {
             _running.TryAdd(taskId, now);
+            _ = GrainFactory.GetGrain<ITaskGrain>(taskId).HoldsSlotAsync();
         }
     }
 

@@ -19,6 +19,8 @@ public sealed partial class TaskGrain(
     private TaskRecord? _task;
     // The definition the running attempt started with: its retry settings decide what a failure leads to.
     private JobInfo? _runningJob;
+    // Set when a limit added while this run went on counted it (HoldsSlot): the run must give its slot back.
+    private bool _holdsSlot;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
         _task = await tasks.GetAsync(this.GetPrimaryKeyString(), cancellationToken);
@@ -61,6 +63,7 @@ public sealed partial class TaskGrain(
         // Only now may the partition forget the lease: had the save failed, it offers the task again.
         _ = partition.ConfirmAsync(started.Id);
         _runningJob = job;
+        _holdsSlot = false;
         StevedoreMetrics.Started(job.Name, now - readySince);
         StevedoreTracing.RecordQueued(started, readySince, now, node);
         return new RunAssignment
@@ -121,11 +124,42 @@ public sealed partial class TaskGrain(
     /// </summary>
     private async Task AfterAttemptAsync(TaskRecord task)
     {
-        await GrainFactory.Job(task.Job).ReleaseAsync(task.Id);
+        if (HoldsSlot(task))
+        {
+            await GrainFactory.Job(task.Job).ReleaseAsync(task.Id);
+        }
+
         if (task.Status == TaskRunStatus.Queued)
         {
             await GrainFactory.Partition(task.Partition).EnqueueAsync([QueueEntry.For(task)]);
         }
+    }
+
+    /// <summary>
+    /// Whether the attempt that just ended holds a slot of its job. A run started with a definition without
+    /// <c>maxConcurrency</c> was leased on the job's pass and holds none, unless a limit added while it ran counted it
+    /// (<see cref="HoldsSlotAsync"/>): then the job grain is not called (one grain call less per task of an unlimited
+    /// job). Not known after a reactivation: then it is asked, which is harmless.
+    /// </summary>
+    private bool HoldsSlot(TaskRecord task) =>
+        _holdsSlot || _runningJob is not { Spec.MaxConcurrency: 0 } || _runningJob.Version != task.JobVersion;
+
+    public async Task HoldsSlotAsync()
+    {
+        if (_task is null)
+        {
+            return; // gone: the job grain's slot check drops its slot
+        }
+
+        if (_task.Status == TaskRunStatus.Running)
+        {
+            // Given back when the attempt ends (an activation that did not start the run gives it back anyway).
+            _holdsSlot = true;
+            return;
+        }
+
+        // It ended before the job grain counted it, and its end skipped the release: give the slot back now.
+        await GrainFactory.Job(_task.Job).ReleaseAsync(_task.Id);
     }
 
     public async Task<CancelResult> CancelAsync()
