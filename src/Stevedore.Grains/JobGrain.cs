@@ -134,9 +134,9 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
             return new AcquireResult(AcquireOutcome.Missing, null);
         }
 
-        if (_running.ContainsKey(taskId) && _job.Spec.MaxConcurrency == 0)
+        if (_job.Spec.MaxConcurrency == 0)
         {
-            _running.Remove(taskId); // the limit was lifted: it runs on the pass, holding no slot
+            _running.Remove(taskId); // the limit was lifted (if it held a slot): it runs on the pass, holding none
         }
 
         if (_running.ContainsKey(taskId))

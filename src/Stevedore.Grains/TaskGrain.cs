@@ -136,10 +136,10 @@ public sealed partial class TaskGrain(
     }
 
     /// <summary>
-    /// Whether the attempt that just ended holds a slot of its job. A run started with a definition without
-    /// <c>maxConcurrency</c> was leased on the job's pass and holds none, unless a limit added while it ran counted it
-    /// (<see cref="HoldsSlotAsync"/>): then the job grain is not called (one grain call less per task of an unlimited
-    /// job). Not known after a reactivation: then it is asked, which is harmless.
+    /// Whether the attempt that just ended holds a slot of its job, so the job grain must be told it ended. A run started
+    /// with a definition without <c>maxConcurrency</c> was leased on the job's pass and holds none (one grain call less
+    /// per task of an unlimited job), unless a limit added while it ran counted it (<see cref="HoldsSlotAsync"/>). An
+    /// activation that did not start the run does not know: it tells the job grain, which is harmless.
     /// </summary>
     private bool HoldsSlot(TaskRecord task) =>
         _holdsSlot || _runningJob is not { Spec.MaxConcurrency: 0 } || _runningJob.Version != task.JobVersion;

@@ -37,9 +37,6 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         _spares = SpareContainers.Create(_client, _options, _taskFiles, _end, time ?? TimeProvider.System, logger);
     }
 
-    /// <summary>Pre-started containers held now (ready or starting); 0 when they are off.</summary>
-    public int SparesHeld => _spares?.Held ?? 0;
-
     /// <summary>Pre-started containers of <paramref name="job"/> ready for its next task on this node.</summary>
     public int SparesReady(string job) => _spares?.Ready(job) ?? 0;
 
@@ -115,7 +112,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
 
         // Pre-started containers no task took ran nothing: they are removed, not counted as left behind.
-        return containers.Count(c => !c.Names.All(n => n.StartsWith("/stevedore-spare-", StringComparison.Ordinal)) || !c.Labels.ContainsKey(SpareContainers.SpareLabel));
+        return containers.Count(c => !SpareContainers.IsUnused(c));
     }
 
     public async Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken)
@@ -157,9 +154,10 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
             return await RunColdAsync(request, log, cancellationToken);
         }
 
+        var spare = _spares.Begin(request, out var definition);
         try
         {
-            if (_spares.Begin(request) is { } spare && _spares.TryAssign(spare, request)
+            if (spare is not null && _spares.TryAssign(spare, request)
                 && await _spares.RunAsync(spare, request, log, cancellationToken) is { } exit)
             {
                 return exit;
@@ -169,7 +167,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
         finally
         {
-            _spares.End(request);
+            _spares.End(request, definition);
         }
     }
 
@@ -307,7 +305,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         _client.Dispose();
     }
 
-    /// <summary>For a container that disposes synchronously: removes the spares, for 15 s at most.</summary>
+    /// <summary>For a container that disposes synchronously: removes the spares, for 20 s at most.</summary>
     public void Dispose() => DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task files are copied through the engine API: this host cannot use bind-mounted task folders ({Reason}).")]

@@ -54,7 +54,7 @@ internal sealed partial class SpareContainers
             var env = VersionVariables(like);
             shell = SpareShim.ShellVariables([.. image.Config?.Env ?? [], .. env]);
             var parameters = ContainerHardening.Parameters(like.Spec, _options, env, labels, stdinOnce: true);
-            parameters.Name = "stevedore-spare-" + Guid.NewGuid().ToString("N");
+            parameters.Name = UnusedNamePrefix + Guid.NewGuid().ToString("N");
             parameters.Entrypoint = SpareShim.Entrypoint;
             parameters.Cmd = argv;
             folder.Configure(parameters);

@@ -22,6 +22,9 @@ namespace Stevedore.Execution.Docker.Spares;
 internal sealed partial class SpareContainers : IAsyncDisposable
 {
     public const string SpareLabel = "stevedore.spare";
+
+    /// <summary>How a spare's name begins until a task takes it (then it is <see cref="NameOf"/> that task).</summary>
+    public const string UnusedNamePrefix = "stevedore-spare-";
     private static readonly TimeSpan s_disposeTimeout = TimeSpan.FromSeconds(8);
 
     private readonly DockerClient _client;
@@ -86,18 +89,6 @@ internal sealed partial class SpareContainers : IAsyncDisposable
         return new SpareContainers(client, options, (BindMountedTaskFiles)files, shim, end, time, logger);
     }
 
-    /// <summary>Spares held now (ready or starting), for tests and metrics.</summary>
-    public int Held
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _pool.Held;
-            }
-        }
-    }
-
     /// <summary>Spares of <paramref name="job"/> ready for its next task here.</summary>
     public int Ready(string job)
     {
@@ -119,12 +110,15 @@ internal sealed partial class SpareContainers : IAsyncDisposable
 
     /// <summary>
     /// A task that <see cref="Fits"/> begins: returns a ready spare it may run in (or null: it runs cold), and starts
-    /// the spares its job wants for the next ones. Every call is paired with <see cref="End"/>.
+    /// the spares its job wants for the next ones. Every call is paired with <see cref="End"/>, given the same
+    /// <paramref name="definition"/>.
     /// </summary>
-    public Spare? Begin(ContainerRunRequest request)
+    public Spare? Begin(ContainerRunRequest request, out string definition)
     {
         var retired = new List<Spare>();
         Spare? spare;
+        // Serialized once per task, outside the lock; a copy, as an out parameter cannot be used in the starts' lambda.
+        var spec = definition = Definition(request);
         lock (_gate)
         {
             if (_disposed)
@@ -132,8 +126,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
                 return null;
             }
 
-            var definition = Definition(request);
-            spare = _pool.Begin(request.Job, request.JobVersion, definition, _time.GetUtcNow(), out var toStart, retired);
+            spare = _pool.Begin(request.Job, request.JobVersion, spec, _time.GetUtcNow(), out var toStart, retired);
             if (spare is not null)
             {
                 spare.Taken = true;
@@ -142,7 +135,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
             var generation = _pool.Generation;
             for (var i = 0; i < toStart; i++)
             {
-                Track(Task.Run(() => StartOneAsync(request, definition, generation)));
+                Track(Task.Run(() => StartOneAsync(request, spec, generation)));
             }
 
             foreach (var old in retired)
@@ -159,12 +152,12 @@ internal sealed partial class SpareContainers : IAsyncDisposable
         return spare;
     }
 
-    public void End(ContainerRunRequest request)
+    public void End(ContainerRunRequest request, string definition)
     {
         _inUse.TryRemove(request.TaskId, out _);
         lock (_gate)
         {
-            _pool.End(request.Job, request.JobVersion, Definition(request), _time.GetUtcNow());
+            _pool.End(request.Job, request.JobVersion, definition, _time.GetUtcNow());
         }
     }
 
@@ -232,6 +225,10 @@ internal sealed partial class SpareContainers : IAsyncDisposable
             await DiscardAsync(spare);
         }
     }
+
+    /// <summary>Whether <paramref name="container"/> is a spare no task has taken: it ran nothing.</summary>
+    public static bool IsUnused(ContainerListResponse container) =>
+        container.Labels.ContainsKey(SpareLabel) && container.Names.All(n => n.StartsWith("/" + UnusedNamePrefix, StringComparison.Ordinal));
 
     /// <summary>The name a spare gets when a task takes it (<paramref name="attempt"/> null: the prefix of any attempt's).</summary>
     public static string NameOf(string taskId, int? attempt) =>
