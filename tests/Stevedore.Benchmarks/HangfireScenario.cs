@@ -10,7 +10,8 @@ namespace Stevedore.Benchmarks;
 /// <summary>
 /// The peer baseline: Hangfire with Hangfire.PostgreSql on the same PostgreSQL, no-op jobs, enqueued one per call
 /// (Hangfire has no batch enqueue) from <see cref="Lifecycle.Callers"/> callers. Its clock stops when the database
-/// shows every job's final state written (<c>Succeeded</c>), the same condition Stevedore's clock stops on.
+/// shows every job's final state written (<c>Succeeded</c>), the same condition Stevedore's clock stops on. Its
+/// connections prepare statements as Stevedore's do by default.
 /// </summary>
 public sealed class HangfireContender : IAsyncDisposable
 {
@@ -22,6 +23,8 @@ public sealed class HangfireContender : IAsyncDisposable
     private HangfireContender(string name, string connectionString, PostgreSqlStorageOptions options, int? workers)
     {
         Name = name;
+        // The prepared statements Stevedore's connections get by default, so neither side parses and plans every call.
+        connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString;
         _db = NpgsqlDataSource.Create(connectionString);
         _storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
         _client = new BackgroundJobClient(_storage);

@@ -26,13 +26,42 @@ public static partial class PostgresSetup
             {
                 throw new ArgumentException("it names no Host");
             }
+
+            return WithDefaults(text, builder);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
         {
             throw new StartupException($"{ConnectionStringKey} is not a valid Npgsql connection string: {ex.Message}");
         }
+    }
 
-        return text;
+    /// <summary>
+    /// Npgsql settings Stevedore uses unless the connection string sets them itself. Every statement on the task path
+    /// runs thousands of times a second, so Npgsql prepares each after its second use (<c>Max Auto Prepare</c>,
+    /// <c>Auto Prepare Min Usages</c>): the server parses and plans it once per connection instead of on every call. A
+    /// connection going back to the pool is not reset (<c>No Reset On Close</c>): Stevedore leaves no session state
+    /// behind (no <c>SET</c>, <c>LISTEN</c> or session lock), and a reset would drop the prepared statements.
+    /// </summary>
+    public static string WithDefaults(string text, NpgsqlConnectionStringBuilder builder)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text }.Keys
+            .Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        if (!given.Contains("AutoPrepareMinUsages"))
+        {
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!given.Contains("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>
