@@ -8,6 +8,7 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
     private readonly NpgsqlDataSource db;
     private readonly Batcher<string, ReadOnlyMemory<byte>?> _payloadReads;
     private readonly Batcher<(string TaskId, ReadOnlyMemory<byte> Data), bool> _resultWrites;
+    private readonly Batcher<(string TaskId, IReadOnlyList<LogChunk> Chunks), bool> _logWrites;
     private readonly PostgresLogWatch _logWatch;
 
     public PostgresTaskContentStore(NpgsqlDataSource db)
@@ -15,6 +16,8 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
         this.db = db;
         _payloadReads = new(GetPayloadsAsync);
         _resultWrites = new(PutResultsAsync);
+        // Smaller batches than the others: a task's flush may carry many chunks.
+        _logWrites = new(AppendLogsAsync, maxBatch: 64);
         _logWatch = new PostgresLogWatch(db);
     }
 
@@ -78,21 +81,25 @@ public sealed class PostgresTaskContentStore : ITaskContentStore
     public Task<ReadOnlyMemory<byte>?> GetResultAsync(string taskId, CancellationToken cancellationToken = default) =>
         GetBytesAsync("SELECT data FROM stevedore_results WHERE task_id = $1", taskId, cancellationToken);
 
-    public async Task AppendLogAsync(string taskId, IReadOnlyList<LogChunk> chunks, CancellationToken cancellationToken = default)
-    {
-        if (chunks.Count == 0)
-        {
-            return;
-        }
+    // Every attempt flushes its log at least once; concurrent flushes of different tasks share a statement. A flush is
+    // never cancelled once queued: its caller keeps the chunks for the next flush when it fails, so a flush reported
+    // cancelled that wrote all the same would write them twice.
+    public Task AppendLogAsync(string taskId, IReadOnlyList<LogChunk> chunks, CancellationToken cancellationToken = default) =>
+        chunks.Count == 0 ? Task.CompletedTask : _logWrites.RunAsync((taskId, chunks));
 
+    private async Task<IReadOnlyList<bool>> AppendLogsAsync(IReadOnlyList<(string TaskId, IReadOnlyList<LogChunk> Chunks)> flushes)
+    {
+        // In queue order, so a task's chunks get increasing sequence numbers in the order it wrote them.
+        var rows = flushes.SelectMany(f => f.Chunks.Select(c => (f.TaskId, Chunk: c))).ToList();
         await using var command = db.CreateCommand(
             "INSERT INTO stevedore_logs (task_id, attempt, stream, data) " +
-            "SELECT $1, a, s, d FROM unnest($2::integer[], $3::smallint[], $4::bytea[]) WITH ORDINALITY AS c(a, s, d, n) ORDER BY n");
-        command.Parameters.AddWithValue(taskId);
-        command.Parameters.AddWithValue(chunks.Select(c => c.Attempt).ToArray());
-        command.Parameters.AddWithValue(chunks.Select(c => (short)c.Stream).ToArray());
-        command.Parameters.AddWithValue(chunks.Select(c => c.Data.ToArray()).ToArray());
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            "SELECT t, a, s, d FROM unnest($1::text[], $2::integer[], $3::smallint[], $4::bytea[]) WITH ORDINALITY AS c(t, a, s, d, n) ORDER BY n");
+        command.Parameters.AddWithValue(rows.Select(r => r.TaskId).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Chunk.Attempt).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => (short)r.Chunk.Stream).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Chunk.Data.ToArray()).ToArray());
+        await command.ExecuteNonQueryAsync();
+        return flushes.Select(_ => true).ToList();
     }
 
     public async Task<(IReadOnlyList<LogChunk> Chunks, long Next)> ReadLogAsync(string taskId, long from, int maxBytes, CancellationToken cancellationToken = default)
