@@ -40,33 +40,44 @@ public static class ControlPlaneScenarios
         await RunLifecycleAsync(jobs, tasks, store, "warm-batch", n / 4, batch: true);
         await RunLifecycleAsync(jobs, tasks, store, "warm-single", n / 4, batch: false);
         await GrainCalls.RoundTripsPerSecondAsync(grains, calls / 4);
+        // Besides the rates, this process's CPU time per task and per call: work per unit, which a busy neighbour on
+        // the machine slows down far less than it slows down a rate.
+        var cpu = new Dictionary<string, List<double>> { ["batch"] = [], ["calls"] = [] };
         var results = await Interleave.RoundsAsync(rounds,
-            ("batch", r => RunLifecycleAsync(jobs, tasks, store, $"batch-{r}", n, batch: true)),
+            ("batch", r => RunLifecycleAsync(jobs, tasks, store, $"batch-{r}", n, batch: true, cpu["batch"])),
             ("single", r => RunLifecycleAsync(jobs, tasks, store, $"single-{r}", single, batch: false)),
-            ("calls", _ => GrainCalls.RoundTripsPerSecondAsync(grains, calls)));
+            ("calls", _ => GrainCalls.RoundTripsPerSecondAsync(grains, calls, cpu["calls"])));
 
         Report.Rounds("control.memory.tasks_per_s", results["batch"]);
         Report.Rounds("control.memory.single.tasks_per_s", results["single"]);
         Report.Rounds("control.memory.grain_calls_per_s", results["calls"]);
         Report.Rounds("control.memory.vs_grain_calls", Interleave.Ratios(results["batch"], results["calls"]));
         Report.Rounds("control.memory.single_vs_grain_calls", Interleave.Ratios(results["single"], results["calls"]));
+        Report.Rounds("control.memory.cpu_us_per_task", cpu["batch"]);
+        Report.Rounds("control.memory.cpu_us_per_grain_call", cpu["calls"]);
+        Report.Rounds("control.memory.task_in_grain_calls_cpu", Interleave.Ratios(cpu["batch"], cpu["calls"]));
         Report.Note($"control memory: {rounds} rounds of {n} tasks enqueued {Lifecycle.Batch} per call, {single} tasks enqueued one per call from " +
             $"{Lifecycle.Callers} callers (enqueue → lease → run → finish → state written), and {calls} ping grain calls from 64 callers; " +
-            $"fake driver, {Slots} slots; vs_grain_calls = tasks/s ÷ grain round trips/s of the same round");
+            $"fake driver, {Slots} slots; vs_grain_calls = tasks/s ÷ grain round trips/s of the same round; cpu_us_per_* = this process's " +
+            "CPU time (user + system, all threads) per batch-enqueued task and per ping call, task_in_grain_calls_cpu = their ratio per round");
         Report.Figure("control.enqueue_batch_per_s", Report.Get("control.memory.enqueue_batch_per_s")!.Value);
         await DispatchLatencyAsync(app, jobs, tasks);
         await app.StopAsync();
     }
 
     /// <summary>One lifecycle measurement on a job of its own: enqueue <paramref name="n"/> tasks, wait until all are stored as finished.</summary>
-    public static async Task<double> RunLifecycleAsync(JobService jobs, TaskService tasks, ITaskStore store, string job, int n, bool batch)
+    /// <param name="cpu">When given, gets this process's CPU microseconds per task.</param>
+    public static async Task<double> RunLifecycleAsync(JobService jobs, TaskService tasks, ITaskStore store, string job, int n, bool batch, List<double>? cpu = null)
     {
         await jobs.PutAsync(job, new JobDraft { Image = "fake/ok" });
         BenchEnvironment.Quiesce();
+        var cpuBefore = BenchEnvironment.ProcessCpu();
         var sw = Stopwatch.StartNew();
         await (batch ? Lifecycle.EnqueueBatchAsync(tasks, job, n) : Lifecycle.EnqueueSingleAsync(tasks, job, n));
         await Lifecycle.WaitFinishedAsync(Lifecycle.StoreCounter(store, job), n, $"tasks of {job}");
-        return n / sw.Elapsed.TotalSeconds;
+        var rate = n / sw.Elapsed.TotalSeconds;
+        cpu?.Add((BenchEnvironment.ProcessCpu() - cpuBefore).TotalMicroseconds / n);
+        return rate;
     }
 
     public static Task<WebApplication> StartFakeHostAsync(Dictionary<string, string?> settings)

@@ -87,6 +87,13 @@ public static class BenchEnvironment
     /// <summary>The host's gRPC address.</summary>
     public static Uri GrpcAddress(WebApplication app) => new(app.Configuration["Kestrel:Endpoints:Grpc:Url"]!);
 
+    /// <summary>CPU time this process has used so far (user and system, all threads).</summary>
+    public static TimeSpan ProcessCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
     /// <summary>
     /// A full, compacting collection before a measured run (outside its clock), so that a run does not pay for the
     /// garbage of the runs before it — every contender in this process (Stevedore, Hangfire, grain calls) alike.

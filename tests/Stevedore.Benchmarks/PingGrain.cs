@@ -21,12 +21,14 @@ public static class GrainCalls
     private const int Grains = 1024;
 
     /// <summary>Round trips per second of <paramref name="n"/> calls to already active grains from <see cref="Callers"/> callers.</summary>
-    public static async Task<double> RoundTripsPerSecondAsync(IGrainFactory grains, int n)
+    /// <param name="cpu">When given, gets this process's CPU microseconds per call.</param>
+    public static async Task<double> RoundTripsPerSecondAsync(IGrainFactory grains, int n, List<double>? cpu = null)
     {
         var refs = Enumerable.Range(0, Grains).Select(i => grains.GetGrain<IPingGrain>(i)).ToArray();
         await Task.WhenAll(refs.Select(r => r.PingAsync(0))); // activate them outside the clock
         var next = -1;
         BenchEnvironment.Quiesce();
+        var cpuBefore = BenchEnvironment.ProcessCpu();
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(async () =>
         {
@@ -39,6 +41,8 @@ public static class GrainCalls
                 }
             }
         })));
-        return n / sw.Elapsed.TotalSeconds;
+        var rate = n / sw.Elapsed.TotalSeconds;
+        cpu?.Add((BenchEnvironment.ProcessCpu() - cpuBefore).TotalMicroseconds / n);
+        return rate;
     }
 }
