@@ -5,8 +5,14 @@ namespace Stevedore.Storage.Postgres;
 /// <c>maxFlushes</c> flushes run at once, each taking everything queued (up to <c>maxBatch</c>). An idle caller pays
 /// no wait — its item flushes at once — and under load one round trip and one commit serve many tasks. A flush must
 /// be all or nothing: when one fails, its items are flushed again one by one, so one bad item fails alone.
+/// <para>
+/// One flush at a time by default: what queues meanwhile goes in the next one. Each round trip costs both processes
+/// socket calls and the database a statement, which on a small machine is most of what a task costs; measured on 2
+/// cores (<c>scripts/bench enqueue</c>, same sitting), four flushes at once gave 1,720 HTTP enqueues/s at p99 29 ms,
+/// two 2,635/s at 14 ms, one 3,563/s at 14 ms.
+/// </para>
 /// </summary>
-internal sealed class Batcher<TIn, TOut>(Func<IReadOnlyList<TIn>, Task<IReadOnlyList<TOut>>> flush, int maxBatch = 500, int maxFlushes = 4)
+internal sealed class Batcher<TIn, TOut>(Func<IReadOnlyList<TIn>, Task<IReadOnlyList<TOut>>> flush, int maxBatch = 500, int maxFlushes = 1)
 {
     private readonly Lock _lock = new();
     private readonly Queue<(TIn Item, TaskCompletionSource<TOut> Done)> _queue = new();
