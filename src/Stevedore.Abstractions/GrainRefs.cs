@@ -4,9 +4,10 @@ using System.Runtime.CompilerServices;
 namespace Stevedore;
 
 /// <summary>
-/// Cached references to the few long-lived grains every task touches (queue partitions, jobs). Orleans resolves the
-/// interface type on each <c>GetGrain</c> call, which shows up in profiles at thousands of tasks per second. References
-/// belong to the runtime that made them, so the cache is kept per grain factory.
+/// Cached references to the few long-lived grains every task touches (queue partitions, jobs), and task grain
+/// references made without a lookup. Orleans resolves the interface type on each <c>GetGrain</c> call by reading the
+/// interface's attributes, which shows up in profiles at thousands of tasks per second. References belong to the
+/// runtime that made them, so the cache is kept per grain factory.
 /// </summary>
 public static class GrainRefs
 {
@@ -26,9 +27,26 @@ public static class GrainRefs
         return jobs.GetOrAdd(job, static (j, g) => g.GetGrain<IJobGrain>(j), grains);
     }
 
-    private sealed class Cache(IGrainFactory grains)
+    /// <summary>A task's grain; its grain and interface types are resolved once per grain factory.</summary>
+    public static ITaskGrain ForTask(this IGrainFactory grains, string taskId)
     {
-        public IGrainFactory Grains { get; } = grains;
+        var cache = s_caches.GetValue(grains, static g => new Cache(g));
+        return (ITaskGrain)grains.GetGrain(GrainId.Create(cache.TaskGrainType, taskId), cache.TaskInterfaceType);
+    }
+
+    private sealed class Cache
+    {
+        public Cache(IGrainFactory grains)
+        {
+            Grains = grains;
+            var sample = (GrainReference)(object)grains.GetGrain<ITaskGrain>("-");
+            TaskGrainType = sample.GrainId.Type;
+            TaskInterfaceType = sample.InterfaceType;
+        }
+
+        public IGrainFactory Grains { get; }
+        public GrainType TaskGrainType { get; }
+        public GrainInterfaceType TaskInterfaceType { get; }
         public ConcurrentDictionary<int, IQueuePartitionGrain> Partitions { get; } = new();
         public ConcurrentDictionary<string, IJobGrain> Jobs { get; } = new(StringComparer.Ordinal);
     }

@@ -106,7 +106,7 @@ public sealed class JobService(
             try
             {
                 var admitted = await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.Partition(p).FenceAsync(name, job)));
-                await Task.WhenAll(admitted.SelectMany(ids => ids).Select(id => grains.GetGrain<ITaskGrain>(id).GetAsync()));
+                await Task.WhenAll(admitted.SelectMany(ids => ids).Select(id => grains.ForTask(id).GetAsync()));
                 return;
             }
             catch (Exception ex) when (attempt < 3 && ex is not OperationCanceledException)

@@ -168,7 +168,7 @@ public sealed partial class TaskService(
             return NotFound(id);
         }
 
-        var result = await grains.GetGrain<ITaskGrain>(id).CancelAsync();
+        var result = await grains.ForTask(id).CancelAsync();
         return result.Outcome switch
         {
             CancelOutcome.NotFound => NotFound(id),

@@ -260,7 +260,7 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         foreach (var taskId in running)
         {
             _running.TryAdd(taskId, now);
-            _ = GrainFactory.GetGrain<ITaskGrain>(taskId).HoldsSlotAsync();
+            _ = GrainFactory.ForTask(taskId).HoldsSlotAsync();
         }
     }
 

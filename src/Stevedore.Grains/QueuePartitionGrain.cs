@@ -158,7 +158,7 @@ public sealed partial class QueuePartitionGrain(
                     LogAbandoned(logger, entry.TaskId, entry.Job);
                     // Kept as in flight: should the one-way abandon get lost, the task is looked at again.
                     _inflight[entry.TaskId] = (entry, time.GetUtcNow());
-                    _ = GrainFactory.GetGrain<ITaskGrain>(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
+                    _ = GrainFactory.ForTask(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
                     break;
             }
         }

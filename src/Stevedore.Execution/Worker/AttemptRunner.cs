@@ -27,7 +27,7 @@ internal sealed partial class AttemptRunner(
 
     public async Task RunAsync(LeasedTask leased, RunningAttempt run)
     {
-        var grain = grains.GetGrain<ITaskGrain>(leased.TaskId);
+        var grain = grains.ForTask(leased.TaskId);
         var assignment = await grain.StartAsync(node, leased.Job);
         if (assignment is null)
         {

@@ -67,7 +67,7 @@ internal sealed partial class LeaseKeeper(
             }
 
             await driver.RemoveLabelledAsync(ContainerRunRequest.TaskLabel, lapsed.Id, stoppingToken);
-            await grains.GetGrain<ITaskGrain>(lapsed.Id).ExpireLeaseAsync(lapsed.Attempt);
+            await grains.ForTask(lapsed.Id).ExpireLeaseAsync(lapsed.Attempt);
         }
     }
 

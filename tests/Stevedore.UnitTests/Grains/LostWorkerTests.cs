@@ -67,4 +67,19 @@ public class LostWorkerTests(ClusterFixture fx)
 
         Assert.Equal(TaskRunStatus.Succeeded, (await fx.AdvanceUntilEndedAsync(task.Id, TimeSpan.FromSeconds(1))).Status);
     }
+
+    [Fact]
+    public async Task ATaskGrainReference_MadeWithoutALookup_IsTheTasksGrain()
+    {
+        await fx.PutJobAsync("refs", new JobDraft { Image = "fake/ok" });
+        var task = await fx.EnqueueAsync("refs");
+        await fx.WaitForEndAsync(task.Id);
+
+        var cached = fx.Grains.ForTask(task.Id);
+        var looked = fx.Grains.GetGrain<ITaskGrain>(task.Id);
+        Assert.Equal(((GrainReference)looked).GrainId, ((GrainReference)cached).GrainId);
+        Assert.Equal(((GrainReference)looked).InterfaceType, ((GrainReference)cached).InterfaceType);
+        Assert.Equal(task.Id, (await cached.GetAsync())?.Id);
+        Assert.NotEqual(((GrainReference)cached).GrainId, ((GrainReference)fx.Grains.ForTask(TaskIds.New(DateTimeOffset.UtcNow))).GrainId);
+    }
 }
