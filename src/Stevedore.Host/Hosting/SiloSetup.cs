@@ -17,6 +17,9 @@ public static class SiloSetup
 {
     public const string AdvertisedIPKey = "Orleans:AdvertisedIP";
 
+    /// <summary>Grain locations a silo caches: job grains, queue partitions, worker nodes and the busiest task grains.</summary>
+    public const int DirectoryCacheSize = 20_000;
+
     /// <summary>
     /// Adds the silo to the host. <paramref name="dataSource"/> is null for the embedded in-memory silo;
     /// <paramref name="configure"/> adds to the silo (e.g. trace propagation through grain calls).
@@ -53,6 +56,10 @@ public static class SiloSetup
             // Schedule reminders may tick more often than Orleans' default minimum (tests, tight failover).
             var schedules = config.GetSection(ScheduleOptions.Section).Get<ScheduleOptions>() ?? new ScheduleOptions();
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, schedules.ReminderPeriod.Ticks)));
+            // Orleans caches up to a million grain locations by default, and its directory-cache-size gauge counts them
+            // one by one whenever metrics are collected (the dashboard does every second): with a task grain per task
+            // that cache fills with tasks long gone. Locations worth caching are the few long-lived grains.
+            silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = DirectoryCacheSize);
             silo.AddDashboard();
             configure?.Invoke(silo);
         });
