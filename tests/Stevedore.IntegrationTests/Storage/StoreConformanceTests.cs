@@ -454,31 +454,6 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
-    public async Task ConcurrentFlushesOfManyTasks_KeepEachTasksChunks_InOrder()
-    {
-        // Flushes of different tasks may share a statement: each task's log must still read back whole and in order.
-        var ids = Enumerable.Range(0, 40).Select(_ => TaskIds.New(s_now)).ToList();
-        static LogChunk Chunk(int task, int flush, int i) =>
-            new(1 + (flush % 2), (LogStream)(1 + ((task + i) % 3)), Encoding.UTF8.GetBytes($"{task}.{flush}.{i};"));
-        await Task.WhenAll(ids.Select((id, t) => Task.Run(async () =>
-        {
-            for (var f = 0; f < 5; f++)
-            {
-                await Content.AppendLogAsync(id, Enumerable.Range(0, 1 + ((t + f) % 3)).Select(i => Chunk(t, f, i)).ToList());
-            }
-        })));
-
-        for (var t = 0; t < ids.Count; t++)
-        {
-            var expected = Enumerable.Range(0, 5).SelectMany(f => Enumerable.Range(0, 1 + ((t + f) % 3)).Select(i => Chunk(t, f, i)));
-            var (chunks, _) = await Content.ReadLogAsync(ids[t], 0, AllBytes);
-            Assert.Equal(
-                expected.Select(c => (c.Attempt, c.Stream, Encoding.UTF8.GetString(c.Data.Span))),
-                chunks.Select(c => (c.Attempt, c.Stream, Encoding.UTF8.GetString(c.Data.Span))));
-        }
-    }
-
-    [Fact]
     public async Task WaitForLog_WakesEveryWaiter_OnGrowth_AndACancelledWaiterIsCancelled()
     {
         var id = TaskIds.New(s_now);
