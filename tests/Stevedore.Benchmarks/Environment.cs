@@ -36,6 +36,7 @@ public static class BenchEnvironment
         await ShellAsync("ensure_docker && ensure_postgres");
         using var engine = new EngineBaseline();
         await using var server = NpgsqlDataSource.Create(PostgresServer);
+        await DropEarlierAsync(server);
         await using var version = server.CreateCommand("SELECT current_setting('server_version') || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')");
         MachineState.NoteMachine(await engine.VersionAsync(), (string?)await version.ExecuteScalarAsync());
     }
@@ -55,6 +56,38 @@ public static class BenchEnvironment
         await using var db = NpgsqlDataSource.Create(connectionString);
         await PostgresSchema.MigrateAsync(db);
         return connectionString;
+    }
+
+    /// <summary>
+    /// Drops the databases earlier runs left (every scenario makes fresh ones, named <c>bench_…</c>), so repeated runs do
+    /// not fill the server; called once, as a run starts. One still in use (another benchmark running beside this one)
+    /// has connections, is refused, and is kept.
+    /// </summary>
+    private static async Task DropEarlierAsync(NpgsqlDataSource server)
+    {
+        const string prefix = "bench";
+        var earlier = new List<string>();
+        await using (var list = server.CreateCommand("SELECT datname FROM pg_database WHERE datname LIKE $1"))
+        {
+            list.Parameters.AddWithValue(prefix + "\\_%");
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                earlier.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var db in earlier)
+        {
+            try
+            {
+                await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS \"{db}\"");
+                await drop.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ObjectInUse)
+            {
+            }
+        }
     }
 
     /// <summary>Starts a Stevedore host in this process on free ports.</summary>
