@@ -38,13 +38,11 @@ public static class GrainRefs
     {
         public Cache(IGrainFactory grains)
         {
-            Grains = grains;
             var sample = (GrainReference)(object)grains.GetGrain<ITaskGrain>("-");
             TaskGrainType = sample.GrainId.Type;
             TaskInterfaceType = sample.InterfaceType;
         }
 
-        public IGrainFactory Grains { get; }
         public GrainType TaskGrainType { get; }
         public GrainInterfaceType TaskInterfaceType { get; }
         public ConcurrentDictionary<int, IQueuePartitionGrain> Partitions { get; } = new();

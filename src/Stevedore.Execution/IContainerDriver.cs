@@ -1,3 +1,4 @@
+using System.Globalization;
 using Stevedore.Storage;
 
 namespace Stevedore.Execution;
@@ -65,19 +66,39 @@ public sealed record ContainerRunRequest
     public const string TaskLabel = "stevedore.task";
     public const string NodeLabel = "stevedore.node";
 
-    /// <summary>The environment every job container sees (SPEC "What a job container sees"), the job's own and the task's.</summary>
+    /// <summary>
+    /// The environment every job container sees (SPEC "What a job container sees"): what every task of the job version
+    /// shares, then what only this task knows. A task's variables never share a name with the version's (they are its
+    /// trigger's <c>STEVEDORE_HOOK_*</c> and its own id, attempt and trace context).
+    /// </summary>
     public IReadOnlyList<string> Environment() =>
+        [.. VersionEnvironment(), .. TaskVariables().Select(kv => $"{kv.Key}={kv.Value}")];
+
+    /// <summary>The variables every task of the job version sees: the job's own and Stevedore's for the version.</summary>
+    public IReadOnlyList<string> VersionEnvironment() =>
     [
         .. Spec.Env.Select(kv => $"{kv.Key}={kv.Value}"),
-        .. TaskEnvironment.Select(kv => $"{kv.Key}={kv.Value}"),
-        $"STEVEDORE_TASK_ID={TaskId}",
         $"STEVEDORE_JOB={Job}",
-        $"STEVEDORE_JOB_VERSION={JobVersion}",
-        $"STEVEDORE_ATTEMPT={Attempt}",
+        $"STEVEDORE_JOB_VERSION={JobVersion.ToString(CultureInfo.InvariantCulture)}",
         $"STEVEDORE_PAYLOAD_FILE={PayloadPath}",
         $"STEVEDORE_RESULT_FILE={ResultPath}",
-        .. TraceParent is null ? Array.Empty<string>() : [$"TRACEPARENT={TraceParent}"],
     ];
+
+    /// <summary>The variables only this task knows: its trigger's, its id and attempt, and the trace it continues.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> TaskVariables()
+    {
+        foreach (var (name, value) in TaskEnvironment)
+        {
+            yield return new(name, value);
+        }
+
+        yield return new("STEVEDORE_TASK_ID", TaskId);
+        yield return new("STEVEDORE_ATTEMPT", Attempt.ToString(CultureInfo.InvariantCulture));
+        if (TraceParent is { } traceParent)
+        {
+            yield return new("TRACEPARENT", traceParent);
+        }
+    }
 }
 
 public sealed record ContainerExit

@@ -9,16 +9,6 @@ namespace Stevedore.Execution.Docker.Spares;
 /// <summary>Starting a spare, and watching it until a task takes it.</summary>
 internal sealed partial class SpareContainers
 {
-    /// <summary>The variables a spare is created with: what <see cref="ContainerRunRequest.Environment"/> gives every task of the version.</summary>
-    private static List<string> VersionVariables(ContainerRunRequest request) =>
-    [
-        .. request.Spec.Env.Select(kv => $"{kv.Key}={kv.Value}"),
-        $"STEVEDORE_JOB={request.Job}",
-        $"STEVEDORE_JOB_VERSION={request.JobVersion.ToString(CultureInfo.InvariantCulture)}",
-        $"STEVEDORE_PAYLOAD_FILE={ContainerRunRequest.PayloadPath}",
-        $"STEVEDORE_RESULT_FILE={ContainerRunRequest.ResultPath}",
-    ];
-
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
 
     private async Task StartOneAsync(ContainerRunRequest like, string definition, int generation)
@@ -51,7 +41,8 @@ internal sealed partial class SpareContainers
                 [ContainerRunRequest.NodeLabel] = like.Node,
                 [SpareLabel] = like.JobVersion.ToString(CultureInfo.InvariantCulture),
             };
-            var env = VersionVariables(like);
+            // Created with what every task of the version sees; the task's own variables come with the task.
+            var env = like.VersionEnvironment().ToList();
             shell = SpareShim.ShellVariables([.. image.Config?.Env ?? [], .. env]);
             var parameters = ContainerHardening.Parameters(like.Spec, _options, env, labels, stdinOnce: true);
             parameters.Name = UnusedNamePrefix + Guid.NewGuid().ToString("N");

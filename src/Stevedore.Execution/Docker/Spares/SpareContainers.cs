@@ -138,10 +138,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
                 Track(Task.Run(() => StartOneAsync(request, spec, generation)));
             }
 
-            foreach (var old in retired)
-            {
-                Track(DiscardAsync(old));
-            }
+            DiscardAll(retired);
         }
 
         if (spare is not null)
@@ -169,7 +166,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     {
         try
         {
-            spare.Folder.Assign(request.Payload.Span, SpareShim.EnvScript([.. spare.Shell, .. TaskVariables(request)]));
+            spare.Folder.Assign(request.Payload.Span, SpareShim.EnvScript([.. spare.Shell, .. request.TaskVariables()]));
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -234,16 +231,13 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     public static string NameOf(string taskId, int? attempt) =>
         $"stevedore-{taskId}-{attempt?.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>Kills and removes the spare running <paramref name="taskId"/>, if one does; 1 when there was one.</summary>
-    public async Task<int> KillTaskAsync(string taskId)
+    /// <summary>Kills and removes the spare running <paramref name="taskId"/>, if one does.</summary>
+    public async Task KillTaskAsync(string taskId)
     {
-        if (!_inUse.TryGetValue(taskId, out var spare))
+        if (_inUse.TryGetValue(taskId, out var spare))
         {
-            return 0;
+            await _end.RemoveAsync(spare.Id);
         }
-
-        await _end.RemoveAsync(spare.Id);
-        return 1;
     }
 
     /// <summary>Containers of spares running one of <paramref name="tasks"/>: a sweep of the node's leftovers keeps them.</summary>
@@ -255,10 +249,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var spare in _pool.Drain())
-            {
-                Track(DiscardAsync(spare));
-            }
+            DiscardAll(_pool.Drain());
         }
     }
 
@@ -267,10 +258,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var spare in _pool.Retire(job, version))
-            {
-                Track(DiscardAsync(spare));
-            }
+            DiscardAll(_pool.Retire(job, version));
         }
     }
 
@@ -278,26 +266,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var spare in _pool.Expire(_time.GetUtcNow()))
-            {
-                Track(DiscardAsync(spare));
-            }
-        }
-    }
-
-    /// <summary>Variables only the task knows, which the shim exports; the job's own are in the container already.</summary>
-    private static IEnumerable<KeyValuePair<string, string?>> TaskVariables(ContainerRunRequest request)
-    {
-        foreach (var (name, value) in request.TaskEnvironment)
-        {
-            yield return new(name, value);
-        }
-
-        yield return new("STEVEDORE_TASK_ID", request.TaskId);
-        yield return new("STEVEDORE_ATTEMPT", request.Attempt.ToString(CultureInfo.InvariantCulture));
-        if (request.TraceParent is { } traceParent)
-        {
-            yield return new("TRACEPARENT", traceParent);
+            DiscardAll(_pool.Expire(_time.GetUtcNow()));
         }
     }
 
@@ -312,6 +281,15 @@ internal sealed partial class SpareContainers : IAsyncDisposable
         catch (Exception ex) when (ex is DockerApiException or IOException or HttpRequestException)
         {
             LogRenameFailed(_logger, id, request.TaskId, ex.Message);
+        }
+    }
+
+    /// <summary>Removes <paramref name="spares"/> in the background; the caller holds the gate.</summary>
+    private void DiscardAll(IEnumerable<Spare> spares)
+    {
+        foreach (var spare in spares)
+        {
+            Track(DiscardAsync(spare));
         }
     }
 
@@ -344,10 +322,7 @@ internal sealed partial class SpareContainers : IAsyncDisposable
         lock (_gate)
         {
             _disposed = true;
-            foreach (var spare in _pool.Drain())
-            {
-                Track(DiscardAsync(spare));
-            }
+            DiscardAll(_pool.Drain());
 
             pending = [.. _background];
         }
