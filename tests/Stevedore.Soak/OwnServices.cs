@@ -1,6 +1,7 @@
 using System.Globalization;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Stevedore.Testing;
 
 namespace Stevedore.Soak;
 
@@ -39,7 +40,7 @@ public sealed class OwnEngine(string folder)
         using var docker = new DockerClientConfiguration(new Uri(Endpoint)).CreateClient();
         var labelled = await ListAsync(docker, "stevedore.task");
         var spares = await ListAsync(docker, "stevedore.spare");
-        return [.. labelled, .. spares.Where(c => !c.Names.All(n => n.StartsWith("/stevedore-spare-", StringComparison.Ordinal)))];
+        return [.. labelled, .. spares.Where(c => !Containers.IsUnusedSpare(c))];
     }
 
     private static Task<IList<ContainerListResponse>> ListAsync(DockerClient docker, string label) =>

@@ -72,21 +72,7 @@ public sealed partial class BindMountedTaskFiles : ITaskFiles
             Release(path); // Left by an earlier run of this node that died.
         }
 
-        var limit = LimitFor(request.Payload.Length);
-        Directory.CreateDirectory(path, Private);
-        var mounted = false;
-        try
-        {
-            Libc.MountTmpfs(path, $"size={limit},nr_inodes={MaxEntries},mode=0777");
-            mounted = true;
-            WriteReadable(Path.Combine(path, "payload"), request.Payload.Span);
-            return new Folder(this, path, limit, extra: 0);
-        }
-        catch
-        {
-            Release(path, mounted);
-            throw;
-        }
+        return Mount(path, LimitFor(request.Payload.Length), extra: 0, "payload", request.Payload.Span, Readable);
     }
 
     /// <summary>
@@ -97,14 +83,23 @@ public sealed partial class BindMountedTaskFiles : ITaskFiles
     public ISpareFolder PrepareSpare(string node, ReadOnlySpan<byte> shim)
     {
         var path = Path.Combine(NodeFolder(node), "spare-" + Guid.NewGuid().ToString("N"));
+        return Mount(path, LimitFor(0), extra: shim.Length, Spares.SpareShim.ShimFile, shim, Readable | Executable);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="path"/> a private tmpfs of <paramref name="limit"/> + <paramref name="extra"/> bytes holding
+    /// one new file, <paramref name="file"/>; undone when a step fails.
+    /// </summary>
+    private Folder Mount(string path, long limit, long extra, string file, ReadOnlySpan<byte> bytes, UnixFileMode mode)
+    {
         Directory.CreateDirectory(path, Private);
         var mounted = false;
         try
         {
-            Libc.MountTmpfs(path, $"size={LimitFor(0) + shim.Length},nr_inodes={MaxEntries},mode=0777");
+            Libc.MountTmpfs(path, $"size={limit + extra},nr_inodes={MaxEntries},mode=0777");
             mounted = true;
-            WriteFile(Path.Combine(path, Spares.SpareShim.ShimFile), shim, Readable | Executable);
-            return new Folder(this, path, LimitFor(0), shim.Length);
+            WriteFile(Path.Combine(path, file), bytes, mode);
+            return new Folder(this, path, limit, extra);
         }
         catch
         {
