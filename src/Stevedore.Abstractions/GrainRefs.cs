@@ -4,21 +4,21 @@ using System.Runtime.CompilerServices;
 namespace Stevedore;
 
 /// <summary>
-/// Cached references to the few long-lived grains every task touches (queue partitions, jobs), and task grain
-/// references made without a lookup. Orleans resolves the interface type on each <c>GetGrain</c> call by reading the
-/// interface's attributes, which shows up in profiles at thousands of tasks per second. References belong to the
-/// runtime that made them, so the cache is kept per grain factory.
+/// Cached references to the few long-lived grains every task touches (queue partitions, jobs). Orleans resolves the
+/// interface type on each <c>GetGrain</c> call by reading the interface's attributes, which shows up in profiles at
+/// thousands of tasks per second. References belong to the runtime that made them, so the cache is kept per grain
+/// factory.
 /// </summary>
 public static class GrainRefs
 {
     private static readonly ConditionalWeakTable<IGrainFactory, Cache> s_caches = [];
 
     public static IQueuePartitionGrain Partition(this IGrainFactory grains, int partition) =>
-        s_caches.GetValue(grains, static g => new Cache(g)).Partitions.GetOrAdd(partition, static (p, g) => g.GetGrain<IQueuePartitionGrain>(p), grains);
+        s_caches.GetValue(grains, static _ => new Cache()).Partitions.GetOrAdd(partition, static (p, g) => g.GetGrain<IQueuePartitionGrain>(p), grains);
 
     public static IJobGrain Job(this IGrainFactory grains, string job)
     {
-        var jobs = s_caches.GetValue(grains, static g => new Cache(g)).Jobs;
+        var jobs = s_caches.GetValue(grains, static _ => new Cache()).Jobs;
         if (jobs.Count > 10_000)
         {
             jobs.Clear(); // jobs come and go; the cache only has to hold the busy ones
@@ -27,24 +27,8 @@ public static class GrainRefs
         return jobs.GetOrAdd(job, static (j, g) => g.GetGrain<IJobGrain>(j), grains);
     }
 
-    /// <summary>A task's grain; its grain and interface types are resolved once per grain factory.</summary>
-    public static ITaskGrain ForTask(this IGrainFactory grains, string taskId)
-    {
-        var cache = s_caches.GetValue(grains, static g => new Cache(g));
-        return (ITaskGrain)grains.GetGrain(GrainId.Create(cache.TaskGrainType, taskId), cache.TaskInterfaceType);
-    }
-
     private sealed class Cache
     {
-        public Cache(IGrainFactory grains)
-        {
-            var sample = (GrainReference)(object)grains.GetGrain<ITaskGrain>("-");
-            TaskGrainType = sample.GrainId.Type;
-            TaskInterfaceType = sample.InterfaceType;
-        }
-
-        public GrainType TaskGrainType { get; }
-        public GrainInterfaceType TaskInterfaceType { get; }
         public ConcurrentDictionary<int, IQueuePartitionGrain> Partitions { get; } = new();
         public ConcurrentDictionary<string, IJobGrain> Jobs { get; } = new(StringComparer.Ordinal);
     }

@@ -52,75 +52,61 @@ public sealed record AdmitResult([property: Id(0)] bool Admitted, [property: Id(
 
 /// <summary>
 /// One queue partition (key: partition number). Holds the ids of ready tasks ordered by priority then age, and of
-/// delayed tasks until they are due. Rebuilt from the task store when it activates.
+/// delayed tasks until they are due, and owns the lifecycle of its tasks: it is the one writer of their records,
+/// from the start of each attempt to its end. Rebuilt from the task store when it activates.
 /// </summary>
+/// <remarks>
+/// A task has no grain of its own: an activation per task cost more than the rest of its lifecycle together. The
+/// partition starts the tasks it leases in the lease call itself, so a job change (<see cref="FenceAsync"/>), which
+/// waits for a lease in progress, is never overtaken by a start with the old definition. The calls about one task
+/// (<see cref="CompleteAsync"/>, <see cref="CancelAsync"/>, <see cref="ExpireLeaseAsync"/>, <see cref="HoldsSlotAsync"/>)
+/// interleave with everything else, one at a time per task, so the partition never waits on one task's store write.
+/// </remarks>
 [Alias("stevedore.IQueuePartitionGrain")]
 public interface IQueuePartitionGrain : IGrainWithIntegerKey
 {
-    [Alias("Enqueue")] Task EnqueueAsync(IReadOnlyList<QueueEntry> entries);
+    [Alias("Enqueue"), AlwaysInterleave] Task EnqueueAsync(IReadOnlyList<QueueEntry> entries);
 
     /// <summary>
-    /// Hands up to <paramref name="max"/> startable tasks to a worker node; none when the best ready task is below
+    /// Starts up to <paramref name="max"/> startable tasks on worker node <paramref name="node"/>: each start is
+    /// recorded, with a lease the node must renew, before the call returns. None when the best ready task is below
     /// <paramref name="minPriority"/> (the node was told of a better one, since taken or cancelled), and then
     /// <see cref="LeaseBatch.NextPriority"/> says what the partition holds.
     /// </summary>
-    [Alias("LeaseAtLeast")] Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority);
-
-    [Alias("Remove"), OneWay] Task RemoveAsync(string taskId);
-
-    /// <summary>A job that refused slots may have one again (resumed, or a run ended).</summary>
-    [Alias("Unblock"), OneWay] Task UnblockAsync(string job);
-
-    [Alias("Subscribe")] Task SubscribeAsync(string node, IWorkerObserver observer);
-
-    /// <summary>A leased task's start was recorded, or it cannot start at all: the partition forgets the lease.</summary>
-    [Alias("Confirm"), OneWay] Task ConfirmAsync(string taskId);
+    [Alias("LeaseAndStart")] Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority);
 
     /// <summary>
-    /// Asked by a leased task's grain before it records the start: true when <paramref name="leasedWith"/> is still
-    /// the job's current definition — not changed, paused or deleted since (see <see cref="FenceAsync"/>). When
-    /// false the task must not start; its grain gives the lease back with <see cref="ReturnAsync"/>.
+    /// A worker's report of how attempt <paramref name="attempt"/> ended: the task ends, or is queued again. Safe to
+    /// repeat: a report of an attempt already recorded redoes only what follows the record (slot, queue).
     /// </summary>
-    [Alias("AdmitStart")] Task<bool> AdmitStartAsync(string taskId, JobInfo leasedWith);
+    [Alias("Complete"), AlwaysInterleave] Task<TaskRecord?> CompleteAsync(string taskId, int attempt, RunOutcome outcome);
 
-    /// <summary>A lease that was not admitted: the task goes back into the queue, to be leased with the current job.</summary>
-    [Alias("Return"), OneWay] Task ReturnAsync(string taskId);
-
-    /// <summary>
-    /// The job changed; <paramref name="job"/> is its new state, null when it was deleted. The partition drops its
-    /// pass for the job and admits no start leased with an older state. Returns the tasks of the job it admitted
-    /// before whose start is not recorded yet: once their grains answer, no task starts with the old state.
-    /// </summary>
-    [Alias("Fence")] Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job);
-}
-
-/// <summary>One run of a job (key: task id). Owns the lifecycle state machine.</summary>
-[Alias("stevedore.ITaskGrain")]
-public interface ITaskGrain : IGrainWithStringKey
-{
-    [Alias("Get")] Task<TaskRecord?> GetAsync();
-
-    /// <summary>A worker node starts the task; null when it must not run (cancelled, already running, gone).</summary>
-    [Alias("Start")] Task<RunAssignment?> StartAsync(string node, JobInfo job);
-
-    [Alias("Complete")] Task<TaskRecord?> CompleteAsync(int attempt, RunOutcome outcome);
-
-    [Alias("Cancel")] Task<CancelResult> CancelAsync();
-
-    /// <summary>The task's job vanished while the task waited.</summary>
-    [Alias("Abandon"), OneWay] Task AbandonAsync(string reason);
+    /// <summary>Cancels a task of this partition: at once when queued, by its worker when running.</summary>
+    [Alias("Cancel"), AlwaysInterleave] Task<CancelResult> CancelAsync(string taskId);
 
     /// <summary>
     /// The lease of <paramref name="attempt"/> lapsed: its worker is gone (its containers were killed where they
     /// could be). The task runs again as a new attempt. Ignored when the task has moved on.
     /// </summary>
-    [Alias("ExpireLease")] Task ExpireLeaseAsync(int attempt);
+    [Alias("ExpireLease"), AlwaysInterleave] Task ExpireLeaseAsync(string taskId, int attempt);
 
     /// <summary>
     /// The job grain counted this task's run against a limit added while it ran (it started on the job's pass, without
     /// a slot): the run now holds a slot and must give it back when it ends; given back at once when it has ended.
     /// </summary>
-    [Alias("HoldsSlot"), OneWay] Task HoldsSlotAsync();
+    [Alias("HoldsSlot"), OneWay, AlwaysInterleave] Task HoldsSlotAsync(string taskId);
+
+    /// <summary>A job that refused slots may have one again (resumed, or a run ended).</summary>
+    [Alias("Unblock"), OneWay, AlwaysInterleave] Task UnblockAsync(string job);
+
+    [Alias("Subscribe"), AlwaysInterleave] Task SubscribeAsync(string node, IWorkerObserver observer);
+
+    /// <summary>
+    /// The job changed; <paramref name="job"/> is its new state, null when it was deleted. The partition drops its
+    /// pass for the job. Answers once no lease in progress can still start a task with the old state: every start
+    /// after it is leased with the new one.
+    /// </summary>
+    [Alias("FenceJob")] Task FenceAsync(string jobName, JobInfo? job);
 }
 
 /// <summary>A worker node (key: node name), one per silo: its capacity, heartbeat and the tasks it runs.</summary>

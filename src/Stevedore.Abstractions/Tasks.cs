@@ -114,18 +114,15 @@ public readonly record struct QueueEntry(
     public static QueueEntry For(TaskRecord task) => new(task.Id, task.Job, task.Priority, task.RunAfter);
 }
 
-/// <summary>A task handed to a worker node by a queue partition.</summary>
-[GenerateSerializer, Immutable, Alias("stevedore.LeasedTask")]
-public sealed record LeasedTask([property: Id(0)] string TaskId, [property: Id(1)] JobInfo Job);
-
-[GenerateSerializer, Immutable, Alias("stevedore.LeaseBatch")]
-public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<LeasedTask> Tasks, [property: Id(1)] bool MoreReady)
+/// <summary>Tasks a queue partition started on a worker node, each with what the node needs to run it.</summary>
+[GenerateSerializer, Immutable, Alias("stevedore.StartedBatch")]
+public sealed record LeaseBatch([property: Id(0)] IReadOnlyList<RunAssignment> Tasks, [property: Id(1)] bool MoreReady)
 {
     /// <summary>When <see cref="MoreReady"/>: the priority of the best task still ready in the partition.</summary>
     [Id(2)] public int NextPriority { get; init; }
 }
 
-/// <summary>What a worker needs to run an attempt, returned when a task grain accepts a start.</summary>
+/// <summary>What a worker needs to run an attempt: its start is recorded, and the worker must renew its lease.</summary>
 [GenerateSerializer, Immutable, Alias("stevedore.RunAssignment")]
 public sealed record RunAssignment
 {
@@ -137,6 +134,8 @@ public sealed record RunAssignment
     [Id(4)] public IReadOnlyDictionary<string, string> Environment { get; init; } = TaskRecord.NoLabels;
     /// <summary>The task's <see cref="TaskRecord.TraceParent"/>: the run continues its trace.</summary>
     [Id(5)] public string? TraceParent { get; init; }
+    /// <summary>The task's queue partition: the grain the attempt's outcome is reported to.</summary>
+    [Id(6)] public int Partition { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>

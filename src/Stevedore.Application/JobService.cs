@@ -95,9 +95,9 @@ public sealed class JobService(
     }
 
     /// <summary>
-    /// Tells every partition the job's new state (<paramref name="job"/>, null when deleted), then waits for the
-    /// starts they admitted with the old one to be recorded: a task grain answers only after its start in progress.
-    /// A partition whose silo just died is tried again, on the silo it moves to.
+    /// Tells every partition the job's new state (<paramref name="job"/>, null when deleted). A partition answers
+    /// after any lease in progress, so once all have answered no task starts with the old state. A partition whose
+    /// silo just died is tried again, on the silo it moves to.
     /// </summary>
     private async Task FenceAsync(string name, JobInfo? job)
     {
@@ -105,8 +105,7 @@ public sealed class JobService(
         {
             try
             {
-                var admitted = await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.Partition(p).FenceAsync(name, job)));
-                await Task.WhenAll(admitted.SelectMany(ids => ids).Select(id => grains.ForTask(id).GetAsync()));
+                await Task.WhenAll(Enumerable.Range(0, options.Value.Partitions).Select(p => grains.Partition(p).FenceAsync(name, job)));
                 return;
             }
             catch (Exception ex) when (attempt < 3 && ex is not OperationCanceledException)

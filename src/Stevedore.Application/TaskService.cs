@@ -143,7 +143,7 @@ public sealed partial class TaskService(
             return NotFound(id);
         }
 
-        // Reads go to the task store, which every task grain writes through before it answers: no activation per
+        // Reads go to the task store, which a task's partition writes through before it answers: no grain call per
         // read, and reads keep working while a failed silo's grains move.
         var task = await tasks.GetAsync(id);
         return task is null ? NotFound(id) : task;
@@ -168,7 +168,14 @@ public sealed partial class TaskService(
             return NotFound(id);
         }
 
-        var result = await grains.ForTask(id).CancelAsync();
+        // The task's own record names its partition (the one writer of its record).
+        var stored = await tasks.GetAsync(id);
+        if (stored is null)
+        {
+            return NotFound(id);
+        }
+
+        var result = await grains.Partition(stored.Partition).CancelAsync(id);
         return result.Outcome switch
         {
             CancelOutcome.NotFound => NotFound(id),

@@ -260,7 +260,7 @@ public sealed partial class JobGrain(IJobStore jobs, ITaskStore tasks, IOptions<
         foreach (var taskId in running)
         {
             _running.TryAdd(taskId, now);
-            _ = GrainFactory.ForTask(taskId).HoldsSlotAsync();
+            _ = GrainFactory.Partition(TaskIds.PartitionOf(taskId, options.Value.Partitions)).HoldsSlotAsync(taskId);
         }
     }
 

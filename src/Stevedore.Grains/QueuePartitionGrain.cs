@@ -8,13 +8,16 @@ using Stevedore.Telemetry;
 namespace Stevedore.Grains;
 
 /// <summary>
-/// One partition of the task queue. Keeps only ids and ordering keys in memory — the task store is the truth, and
-/// the partition rebuilds itself from it on activation. Tells subscribed worker nodes when work is ready and hands
-/// tasks out when they lease, asking each task's job grain for a run slot first.
+/// One partition of the task queue, and the lifecycle of its tasks. Keeps only ids and ordering keys of queued tasks
+/// in memory, and the records of the tasks it started — the task store is the truth, and the partition rebuilds
+/// itself from it on activation. Tells subscribed worker nodes when work is ready and starts tasks for them when they
+/// lease, asking each task's job grain for a run slot first. The calls about one task are in
+/// QueuePartitionGrain.Tasks.cs.
 /// </summary>
 [HashBasedPlacement] // spread partitions over the silos by key, not wherever the first caller happens to be
 public sealed partial class QueuePartitionGrain(
-    ITaskStore tasks, IOptions<QueueOptions> options, IOptions<MetricsOptions> metrics, TimeProvider time, ILogger<QueuePartitionGrain> logger)
+    ITaskStore tasks, ITaskEvents events, IOptions<QueueOptions> options, IOptions<MetricsOptions> metrics, TimeProvider time,
+    ILogger<QueuePartitionGrain> logger)
     : Grain, IQueuePartitionGrain
 {
     private static readonly TimeSpan s_subscriptionLifetime = TimeSpan.FromMinutes(2);
@@ -22,10 +25,6 @@ public sealed partial class QueuePartitionGrain(
     private readonly ReadyQueue _queue = new();
     private readonly Dictionary<string, JobInfo> _passes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IWorkerObserver Observer, DateTimeOffset Seen)> _workers = new(StringComparer.Ordinal);
-    // Leased tasks not yet confirmed by their task grain; a worker that died after leasing leaves them here.
-    private readonly Dictionary<string, (QueueEntry Entry, DateTimeOffset At)> _inflight = new(StringComparer.Ordinal);
-    private readonly JobFences _fences = new();
-    private IGrainTimer? _inflightTimer;
     private IGrainTimer? _dueTimer;
     private DateTimeOffset? _dueTimerAt;
     // Jobs this activation has held tasks of: shown with depth 0 once their tasks are gone.
@@ -66,7 +65,7 @@ public sealed partial class QueuePartitionGrain(
         var ready = false;
         foreach (var entry in window.Entries)
         {
-            if (!_queue.Contains(entry.TaskId) && !_inflight.ContainsKey(entry.TaskId))
+            if (!_queue.Contains(entry.TaskId) && !_locks.IsHeld(entry.TaskId) && !_running.ContainsKey(entry.TaskId))
             {
                 LogReconciled(logger, entry.TaskId);
                 ready |= _queue.Add(entry, now);
@@ -129,13 +128,13 @@ public sealed partial class QueuePartitionGrain(
             return new LeaseBatch([], MoreReady: true) { NextPriority = _queue.BestReadyPriority };
         }
 
-        var leased = new List<LeasedTask>(Math.Min(max, _queue.ReadyCount));
-        while (leased.Count < max && _queue.TryTake(out var entry))
+        var taken = new List<Taken>(Math.Min(max, _queue.ReadyCount));
+        List<QueueEntry>? abandoned = null;
+        while (taken.Count < max && _queue.TryTake(out var entry))
         {
             if (_passes.TryGetValue(entry.Job, out var passed))
             {
-                leased.Add(new LeasedTask(entry.TaskId, passed));
-                _inflight[entry.TaskId] = (entry, time.GetUtcNow());
+                taken.Add(new Taken(entry, passed, Slot: false));
                 continue;
             }
 
@@ -148,65 +147,33 @@ public sealed partial class QueuePartitionGrain(
             switch (answer.Outcome)
             {
                 case AcquireOutcome.Acquired:
-                    leased.Add(new LeasedTask(entry.TaskId, answer.Job!));
-                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
+                    taken.Add(new Taken(entry, answer.Job!, Slot: !answer.Pass));
                     break;
                 case AcquireOutcome.Paused or AcquireOutcome.AtLimit:
                     _queue.Block(entry);
                     break;
                 default:
                     LogAbandoned(logger, entry.TaskId, entry.Job);
-                    // Kept as in flight: should the one-way abandon get lost, the task is looked at again.
-                    _inflight[entry.TaskId] = (entry, time.GetUtcNow());
-                    _ = GrainFactory.ForTask(entry.TaskId).AbandonAsync($"job '{entry.Job}' was deleted before the task started");
+                    (abandoned ??= []).Add(entry);
                     break;
             }
         }
 
         ReportHeadChanges();
-        ArmInflightTimer();
-        return new LeaseBatch(leased, _queue.ReadyCount > 0) { NextPriority = _queue.BestReadyPriority };
-    }
-
-    public Task ConfirmAsync(string taskId)
-    {
-        _inflight.Remove(taskId);
-        _fences.Recorded(taskId);
-        return Task.CompletedTask;
-    }
-
-    public async Task<bool> AdmitStartAsync(string taskId, JobInfo leasedWith)
-    {
-        if (!_fences.Knows(leasedWith.Name))
+        var leaseUntil = time.GetUtcNow() + options.Value.LeaseDuration;
+        var started = await Task.WhenAll(taken.Select(t => StartAsync(node, t, leaseUntil)));
+        foreach (var entry in abandoned ?? [])
         {
-            // No change of this job reached this activation: its grain knows the current state.
-            _fences.Learn(leasedWith.Name, await GrainFactory.Job(leasedWith.Name).GetAsync());
+            await AbandonAsync(entry, $"job '{entry.Job}' was deleted before the task started");
         }
 
-        if (_fences.Admit(taskId, leasedWith, time.GetUtcNow()))
-        {
-            ArmInflightTimer();
-            return true;
-        }
-
-        LogNotAdmitted(logger, taskId, leasedWith.Name, leasedWith.Version);
-        return false;
+        ArmDueTimer();
+        return new LeaseBatch([.. started.OfType<RunAssignment>()], _queue.ReadyCount > 0) { NextPriority = _queue.BestReadyPriority };
     }
 
-    public Task ReturnAsync(string taskId)
+    public Task FenceAsync(string jobName, JobInfo? job)
     {
-        if (_inflight.Remove(taskId, out var leased) && _queue.Add(leased.Entry, time.GetUtcNow()))
-        {
-            NotifyWorkers();
-        }
-
-        ReportHeadChanges();
-
-        return Task.CompletedTask;
-    }
-
-    public Task<IReadOnlyList<string>> FenceAsync(string jobName, JobInfo? job)
-    {
+        // Leases do not interleave with this call: every start leased with the old state is recorded already.
         _passes.Remove(jobName);
         if (Partition == 0)
         {
@@ -218,59 +185,6 @@ public sealed partial class QueuePartitionGrain(
             }
         }
 
-        return Task.FromResult(_fences.Fence(jobName, job));
-    }
-
-    private void ArmInflightTimer()
-    {
-        if ((_inflight.Count > 0 || _fences.AdmittedCount > 0) && _inflightTimer is null)
-        {
-            var period = options.Value.LeaseConfirmTimeout;
-            _inflightTimer = this.RegisterGrainTimer(RecoverUnconfirmedAsync, period, period);
-        }
-    }
-
-    /// <summary>Offers again the leased tasks whose worker never started them (it died, or its silo did).</summary>
-    private async Task RecoverUnconfirmedAsync(CancellationToken cancellationToken)
-    {
-        var cutoff = time.GetUtcNow() - options.Value.LeaseConfirmTimeout;
-        _fences.ForgetAdmittedBefore(cutoff);
-        var stale = _inflight.Where(kv => kv.Value.At <= cutoff).Select(kv => kv.Key).ToList();
-        var now = time.GetUtcNow();
-        var ready = false;
-        try
-        {
-            foreach (var id in stale)
-            {
-                // Forgotten only once its state is known: with the store away, the next round tries again.
-                var task = await tasks.GetAsync(id, cancellationToken);
-                _inflight.Remove(id);
-                if (task is { Status: TaskRunStatus.Queued })
-                {
-                    LogRecovered(logger, id);
-                    ready |= _queue.Add(QueueEntry.For(task), now);
-                }
-            }
-        }
-        finally
-        {
-            if (ready)
-            {
-                NotifyWorkers();
-            }
-        }
-
-        if (_inflight.Count == 0 && _fences.AdmittedCount == 0)
-        {
-            _inflightTimer?.Dispose();
-            _inflightTimer = null;
-        }
-    }
-
-    public Task RemoveAsync(string taskId)
-    {
-        _queue.Remove(taskId);
-        ReportHeadChanges();
         return Task.CompletedTask;
     }
 
@@ -359,12 +273,6 @@ public sealed partial class QueuePartitionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was queued but had not reached its partition: it is queued there now.")]
     private static partial void LogReconciled(ILogger logger, string taskId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} was leased with job {Job} version {Version}, which changed before it started: it is leased again.")]
-    private static partial void LogNotAdmitted(ILogger logger, string taskId, string job, long version);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} was leased but never started: offering it again.")]
-    private static partial void LogRecovered(ILogger logger, string taskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cannot start: its job {Job} no longer exists.")]
     private static partial void LogAbandoned(ILogger logger, string taskId, string job);

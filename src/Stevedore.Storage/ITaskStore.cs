@@ -1,8 +1,8 @@
 namespace Stevedore.Storage;
 
 /// <summary>
-/// Task records: the durable state of task grains and the index behind task listings. A record is inserted once by
-/// the application layer and from then on written only by its task grain.
+/// Task records: the durable state of each task's lifecycle and the index behind task listings. A record is inserted
+/// once by the application layer and from then on written only by its queue partition grain.
 /// </summary>
 public interface ITaskStore
 {

@@ -108,8 +108,8 @@ public static class ControlPlaneScenarios
             }
 
             // Let it finish so the next one starts on an idle node.
-            var grain = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ITaskGrain>(result.Value!.Task.Id);
-            while ((await grain.GetAsync())?.Status.IsTerminal() != true)
+            var store = app.Services.GetRequiredService<Storage.ITaskStore>();
+            while ((await store.GetAsync(result.Value!.Task.Id))?.Status.IsTerminal() != true)
             {
                 await Task.Delay(1);
             }

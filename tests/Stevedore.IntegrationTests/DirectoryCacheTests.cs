@@ -8,8 +8,10 @@ using Stevedore.Storage;
 namespace Stevedore.IntegrationTests;
 
 /// <summary>
-/// A silo's cache of grain locations stays bounded however many task grains came and went: Orleans' default holds a
+/// A silo's cache of grain locations stays bounded however many tasks came and went: Orleans' default holds a
 /// million, and its size gauge counts them one by one on every metrics collection (the dashboard's is every second).
+/// Tasks had a grain each until 2026-11-28; the bound still keeps any grain made per item (a schedule, a webhook) from
+/// filling it.
 /// </summary>
 public sealed class DirectoryCacheTests
 {

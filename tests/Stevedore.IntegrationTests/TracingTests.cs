@@ -71,7 +71,7 @@ public partial class TracingTests(TracingServer server) : IClassFixture<TracingS
         Assert.Superset(new HashSet<string> { "stevedore.task.enqueue", "stevedore.task.queued", "stevedore.task.run", "stevedore.task.complete" }, names);
         Assert.True(trace.Any(s => s.Kind == ActivityKind.Server && s.ParentSpanId == callerSpan), // the HTTP request, a child of the caller's span
             string.Join("\n", trace.Select(s => $"{s.Source.Name} {s.OperationName} {s.DisplayName} {s.Kind} {s.SpanId} parent {s.ParentSpanId}")));
-        Assert.Contains(trace, s => s.Source.Name == "Microsoft.Orleans.Application" && s.DisplayName == "ITaskGrain/CompleteAsync"); // grain calls
+        Assert.Contains(trace, s => s.Source.Name == "Microsoft.Orleans.Application" && s.DisplayName == "IQueuePartitionGrain/CompleteAsync"); // grain calls
         var enqueue = trace.Single(s => s.OperationName == "stevedore.task.enqueue");
         var run = trace.Single(s => s.OperationName == "stevedore.task.run");
         var complete = trace.Single(s => s.OperationName == "stevedore.task.complete");

@@ -27,7 +27,11 @@ public sealed class QueueOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(6);
 
-    /// <summary>How long a partition waits for a leased task to be started before it offers the task again.</summary>
+    /// <summary>
+    /// How long a run slot of a job with <c>maxConcurrency</c> may stay unused: a slot kept for a better task of another
+    /// partition is offered again after a fifth of it, and a slot whose task is not running is given back after twice
+    /// it (its release was lost with a silo). The name dates from when a leased task's start was confirmed separately.
+    /// </summary>
     public TimeSpan LeaseConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

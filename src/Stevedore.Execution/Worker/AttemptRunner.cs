@@ -6,9 +6,9 @@ using Stevedore.Telemetry;
 namespace Stevedore.Execution.Worker;
 
 /// <summary>
-/// One attempt of a leased task on this node: starts it at its task grain, runs its container through the driver
-/// (or, for a hot job, hands it to the <see cref="HotRunner"/>),
-/// and saves what it left (log, result, outcome), trying again while the cluster or its storage is away.
+/// One attempt of a task its partition started on this node: runs its container through the driver (or, for a hot
+/// job, hands it to the <see cref="HotRunner"/>), and saves what it left (log, result, outcome), trying again while
+/// the cluster or its storage is away.
 /// </summary>
 internal sealed partial class AttemptRunner(
     IGrainFactory grains,
@@ -25,19 +25,13 @@ internal sealed partial class AttemptRunner(
 {
     private static readonly TimeSpan s_pingTimeout = TimeSpan.FromSeconds(3);
 
-    public async Task RunAsync(LeasedTask leased, RunningAttempt run)
+    public async Task RunAsync(RunAssignment assignment, RunningAttempt run)
     {
-        var grain = grains.ForTask(leased.TaskId);
-        var assignment = await grain.StartAsync(node, leased.Job);
-        if (assignment is null)
-        {
-            return;
-        }
-
+        var partition = grains.Partition(assignment.Partition);
         using var span = StevedoreTracing.StartRun(assignment, node);
         // Read while the store is away too: the attempt has begun, and one given up here would only lapse and run again.
-        var payload = await RetryAsync(() => content.GetPayloadAsync(leased.TaskId), leased.TaskId) ?? ReadOnlyMemory<byte>.Empty;
-        var log = new TaskLogWriter(content, leased.TaskId, assignment.Attempt, options.LogCapBytes);
+        var payload = await RetryAsync(() => content.GetPayloadAsync(assignment.TaskId), assignment.TaskId) ?? ReadOnlyMemory<byte>.Empty;
+        var log = new TaskLogWriter(content, assignment.TaskId, assignment.Attempt, options.LogCapBytes);
         if (assignment.Attempt > 1)
         {
             log.WriteSystemLine($"attempt {assignment.Attempt} on {node}");
@@ -45,7 +39,7 @@ internal sealed partial class AttemptRunner(
 
         var request = new ContainerRunRequest
         {
-            TaskId = leased.TaskId,
+            TaskId = assignment.TaskId,
             Job = assignment.Job.Name,
             JobVersion = assignment.Job.Version,
             Attempt = assignment.Attempt,
@@ -72,13 +66,13 @@ internal sealed partial class AttemptRunner(
             lostEngine = DriverFailures.Judge(ex, await EngineAnswersAsync()) == DriverFailure.EngineLost;
             if (lostEngine)
             {
-                LogEngineLost(logger, ex, leased.TaskId, node);
+                LogEngineLost(logger, ex, assignment.TaskId, node);
                 engineLost();
                 log.WriteSystemLine($"the container engine of node {node} went away; the task runs again once an engine answers");
             }
             else
             {
-                LogDriverFailed(logger, ex, leased.TaskId);
+                LogDriverFailed(logger, ex, assignment.TaskId);
             }
 
             exit = lostEngine
@@ -91,10 +85,10 @@ internal sealed partial class AttemptRunner(
         }
 
         run.Log = null;
-        await RetryAsync(() => log.FlushAsync(), leased.TaskId);
+        await RetryAsync(() => log.FlushAsync(), assignment.TaskId);
         if (exit.Result is { } result)
         {
-            await RetryAsync(() => content.PutResultAsync(leased.TaskId, result), leased.TaskId);
+            await RetryAsync(() => content.PutResultAsync(assignment.TaskId, result), assignment.TaskId);
         }
 
         var shutDown = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
@@ -106,9 +100,18 @@ internal sealed partial class AttemptRunner(
             WorkerLost = shutDown || lostEngine,
             EngineLost = lostEngine,
         };
-        await RetryAsync(() => grain.CompleteAsync(assignment.Attempt, outcome), leased.TaskId);
+        await RetryAsync(() => partition.CompleteAsync(assignment.TaskId, assignment.Attempt, outcome), assignment.TaskId);
         StevedoreTracing.Outcome(span, exit.Status, exit.Error);
     }
+
+    /// <summary>A task started here as the node began to stop: it runs again at once elsewhere (not counted as lost).</summary>
+    public Task GiveBackAsync(RunAssignment assignment) =>
+        RetryAsync(() => grains.Partition(assignment.Partition).CompleteAsync(assignment.TaskId, assignment.Attempt, new RunOutcome
+        {
+            Status = TaskRunStatus.Failed,
+            Error = $"worker lost: node {node} shut down",
+            WorkerLost = true,
+        }), assignment.TaskId);
 
     private async Task<bool> EngineAnswersAsync()
     {

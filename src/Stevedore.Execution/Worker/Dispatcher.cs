@@ -13,7 +13,7 @@ internal sealed partial class Dispatcher
 
     private readonly IGrainFactory _grains;
     private readonly string _node;
-    private readonly Action<LeasedTask> _start;
+    private readonly Action<RunAssignment> _start;
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly int[] _pending;
@@ -21,8 +21,8 @@ internal sealed partial class Dispatcher
     private int _nextPartition;
     private volatile bool _paused;
 
-    /// <param name="start">Runs a leased task; the dispatcher has taken a slot for it, given back by <see cref="SlotFreed"/>.</param>
-    public Dispatcher(IGrainFactory grains, string node, int partitions, int slots, Action<LeasedTask> start, ILogger logger)
+    /// <param name="start">Runs a task started here; the dispatcher has taken a slot for it, given back by <see cref="SlotFreed"/>.</param>
+    public Dispatcher(IGrainFactory grains, string node, int partitions, int slots, Action<RunAssignment> start, ILogger logger)
     {
         _grains = grains;
         _node = node;

@@ -6,7 +6,7 @@ namespace Stevedore.Execution.Worker;
 /// <summary>
 /// Every third of the lease: renews the leases of the tasks this node runs, and ends the attempts whose lease
 /// lapsed elsewhere (their node died): kills their containers where this engine holds them, then tells their task
-/// grains, which queue them again. Every node does this, so it goes on while any node lives.
+/// partitions, which queue them again. Every node does this, so it goes on while any node lives.
 /// </summary>
 /// <remarks>
 /// A node that could not reach the task store reaps nothing until it has reached it again for a whole lease
@@ -67,7 +67,7 @@ internal sealed partial class LeaseKeeper(
             }
 
             await driver.RemoveLabelledAsync(ContainerRunRequest.TaskLabel, lapsed.Id, stoppingToken);
-            await grains.ForTask(lapsed.Id).ExpireLeaseAsync(lapsed.Attempt);
+            await grains.Partition(lapsed.Partition).ExpireLeaseAsync(lapsed.Id, lapsed.Attempt);
         }
     }
 

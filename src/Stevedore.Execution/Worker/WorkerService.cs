@@ -149,29 +149,43 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
         _stopLoops.Dispose();
     }
 
-    private void StartRun(LeasedTask leased)
+    private void StartRun(RunAssignment assignment)
     {
         if (_shuttingDown)
         {
-            // Leased while stopping: the partition offers it again once its lease confirmation times out.
-            _dispatcher.SlotFreed();
+            // Started while stopping: handed back at once, to run again elsewhere.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _runner.GiveBackAsync(assignment);
+                }
+                catch (Exception ex)
+                {
+                    LogRunFailed(_logger, ex, assignment.TaskId); // its lease lapses, and it runs again then
+                }
+                finally
+                {
+                    _dispatcher.SlotFreed();
+                }
+            });
             return;
         }
 
-        var run = _running.Add(leased.TaskId);
+        var run = _running.Add(assignment.TaskId);
         run.Completion = Task.Run(async () =>
         {
             try
             {
-                await _runner.RunAsync(leased, run);
+                await _runner.RunAsync(assignment, run);
             }
             catch (Exception ex)
             {
-                LogRunFailed(_logger, ex, leased.TaskId);
+                LogRunFailed(_logger, ex, assignment.TaskId);
             }
             finally
             {
-                _running.Remove(leased.TaskId);
+                _running.Remove(assignment.TaskId);
                 run.Cancel.Dispose();
                 _dispatcher.SlotFreed();
             }

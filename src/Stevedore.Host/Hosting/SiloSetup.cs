@@ -17,7 +17,7 @@ public static class SiloSetup
 {
     public const string AdvertisedIPKey = "Orleans:AdvertisedIP";
 
-    /// <summary>Grain locations a silo caches: job grains, queue partitions, worker nodes and the busiest task grains.</summary>
+    /// <summary>Grain locations a silo caches: job grains, queue partitions, worker nodes, schedules and the like.</summary>
     public const int DirectoryCacheSize = 20_000;
 
     /// <summary>
@@ -57,8 +57,9 @@ public static class SiloSetup
             var schedules = config.GetSection(ScheduleOptions.Section).Get<ScheduleOptions>() ?? new ScheduleOptions();
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, schedules.ReminderPeriod.Ticks)));
             // Orleans caches up to a million grain locations by default, and its directory-cache-size gauge counts them
-            // one by one whenever metrics are collected (the dashboard does every second): with a task grain per task
-            // that cache fills with tasks long gone. Locations worth caching are the few long-lived grains.
+            // one by one whenever metrics are collected (the dashboard does every second): with a grain per item (tasks
+            // had one until 2026-11-28) that cache fills with items long gone. Locations worth caching are the few
+            // long-lived grains.
             silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = DirectoryCacheSize);
             silo.AddDashboard();
             configure?.Invoke(silo);

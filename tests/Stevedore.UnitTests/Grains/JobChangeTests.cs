@@ -3,8 +3,9 @@ using Stevedore.Application;
 namespace Stevedore.UnitTests.Grains;
 
 /// <summary>
-/// A job change (PUT, pause, delete) between a task's lease and its start: once the change has answered, no task
-/// starts with the old definition. The test plays a worker that leased a task and is slow to start it.
+/// A job change (PUT, pause, delete) against a partition that holds the job's pass (it started a task of the job on
+/// it): once the change has answered, no task starts with the old definition. The test plays a second worker node
+/// that leases from one partition while the test node's slots are all busy.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public class JobChangeTests(ClusterFixture fx)
@@ -33,71 +34,60 @@ public class JobChangeTests(ClusterFixture fx)
         }
     }
 
-    /// <summary>Enqueues a task and leases it as a slow worker would.</summary>
-    private async Task<(TaskRecord Task, LeasedTask Leased)> LeaseAsync(string job)
+    /// <summary>
+    /// Starts a task of <paramref name="job"/> on "other-node" (the partition now holds the job's pass) and reports it
+    /// done; returns a second task of the job queued in the same partition.
+    /// </summary>
+    private async Task<(RunAssignment First, TaskRecord Next)> PassHeldAsync(string job)
     {
-        var task = await fx.EnqueueAsync(job, new TaskDraft { Priority = 2 });
-        var batch = await fx.Cluster.Client.GetGrain<IQueuePartitionGrain>(task.Partition).LeaseAsync("slow-node", 1, 0);
-        var leased = Assert.Single(batch.Tasks);
-        Assert.Equal(task.Id, leased.TaskId);
-        return (task, leased);
+        var first = await fx.EnqueueAsync(job, new TaskDraft { Priority = 2 });
+        var partition = fx.Grains.Partition(first.Partition);
+        var started = Assert.Single((await partition.LeaseAsync("other-node", 1, 0)).Tasks);
+        Assert.Equal(first.Id, started.TaskId);
+        Assert.Equal(first.Partition, started.Partition);
+        var done = await partition.CompleteAsync(first.Id, started.Attempt, new RunOutcome { Status = TaskRunStatus.Succeeded, ExitCode = 0 });
+        Assert.Equal(TaskRunStatus.Succeeded, done?.Status);
+        for (var i = 0; i < 200; i++)
+        {
+            var next = await fx.EnqueueAsync(job, new TaskDraft { Priority = 2 });
+            if (next.Partition == first.Partition)
+            {
+                return (started, next);
+            }
+        }
+
+        throw new InvalidOperationException("no task landed in the partition in 200 tries");
     }
 
     [Fact]
-    public async Task StartLeasedBeforeAPut_IsRefused_AndTheTaskRunsWithTheNewDefinition()
+    public async Task AfterAPut_ThePartitionStartsTasksWithTheNewDefinition()
     {
         await fx.PutJobAsync("changed", new JobDraft { Image = "fake/ok" });
         var holds = await FillSlotsAsync();
-        var (task, leased) = await LeaseAsync("changed");
-        Assert.Equal(1, leased.Job.Version);
+        var (first, next) = await PassHeldAsync("changed");
+        Assert.Equal(1, first.Job.Version);
 
         await fx.PutJobAsync("changed", new JobDraft { Image = "fake/ok", Env = new Dictionary<string, string> { ["V"] = "2" } });
 
-        Assert.Null(await fx.Cluster.Client.GetGrain<ITaskGrain>(task.Id).StartAsync("slow-node", leased.Job));
+        var started = Assert.Single((await fx.Grains.Partition(next.Partition).LeaseAsync("other-node", 1, 0)).Tasks);
+        Assert.Equal(next.Id, started.TaskId);
+        Assert.Equal(2, started.Job.Version);
+        Assert.Equal("2", started.Job.Spec.Env["V"]);
+        Assert.Equal(2, (await fx.GetAsync(next.Id)).JobVersion);
+        await fx.Grains.Partition(next.Partition).CompleteAsync(next.Id, started.Attempt, new RunOutcome { Status = TaskRunStatus.Succeeded, ExitCode = 0 });
         await FreeSlotsAsync(holds);
-        var done = await fx.WaitForEndAsync(task.Id);
-        Assert.Equal(TaskRunStatus.Succeeded, done.Status);
-        Assert.Equal(2, done.JobVersion);
-        Assert.Equal("test-node", done.Node);
-        Assert.Equal(1, done.Attempt);
     }
 
     [Fact]
-    public async Task StartsLeasedBeforeTheCapIsLowered_AreRefused_AndTheTasksRunOneAtATime()
+    public async Task AfterAPause_ThePartitionStartsNothing_AndTheTaskWaitsForTheResume()
     {
-        await fx.PutJobAsync("lowered", new JobDraft { Image = "fake/ok", MaxConcurrency = 2 });
+        await fx.PutJobAsync("paused-later", new JobDraft { Image = "fake/ok" });
         var holds = await FillSlotsAsync();
-        var (first, firstLease) = await LeaseAsync("lowered");
-        var (second, secondLease) = await LeaseAsync("lowered");
-
-        await fx.PutJobAsync("lowered", new JobDraft { Image = "fake/ok", MaxConcurrency = 1 });
-
-        Assert.Null(await fx.Cluster.Client.GetGrain<ITaskGrain>(first.Id).StartAsync("slow-node", firstLease.Job));
-        Assert.Null(await fx.Cluster.Client.GetGrain<ITaskGrain>(second.Id).StartAsync("slow-node", secondLease.Job));
-        await FreeSlotsAsync(holds);
-        var runs = new List<AttemptRecord>();
-        foreach (var id in new[] { first.Id, second.Id })
-        {
-            var done = await fx.WaitForEndAsync(id);
-            Assert.Equal(TaskRunStatus.Succeeded, done.Status);
-            Assert.Equal(2, done.JobVersion);
-            runs.Add(Assert.Single(done.Attempts));
-        }
-
-        runs.Sort((a, b) => a.StartedAt.CompareTo(b.StartedAt));
-        Assert.True(runs[0].FinishedAt <= runs[1].StartedAt, $"with maxConcurrency 1 the runs overlapped: {runs[0]} and {runs[1]}");
-    }
-
-    [Fact]
-    public async Task StartLeasedBeforeAPause_IsRefused_AndTheTaskWaitsForTheResume()
-    {
-        await fx.PutJobAsync("paused-later", new JobDraft { Image = "fake/ok", MaxConcurrency = 1 });
-        var holds = await FillSlotsAsync();
-        var (task, leased) = await LeaseAsync("paused-later");
+        var (_, next) = await PassHeldAsync("paused-later");
 
         await fx.Jobs.SetPausedAsync("paused-later", true);
 
-        Assert.Null(await fx.Cluster.Client.GetGrain<ITaskGrain>(task.Id).StartAsync("slow-node", leased.Job));
+        Assert.Empty((await fx.Grains.Partition(next.Partition).LeaseAsync("other-node", 1, 0)).Tasks);
         await FreeSlotsAsync(holds);
         await fx.PutJobAsync("slot-filler-ok", new JobDraft { Image = "fake/ok" });
         for (var i = 0; i < ClusterFixture.Slots * 2; i++)
@@ -105,25 +95,49 @@ public class JobChangeTests(ClusterFixture fx)
             await fx.WaitForEndAsync((await fx.EnqueueAsync("slot-filler-ok")).Id);
         }
 
-        Assert.Equal(TaskRunStatus.Queued, (await fx.GetAsync(task.Id)).Status);
+        Assert.Equal(TaskRunStatus.Queued, (await fx.GetAsync(next.Id)).Status);
         await fx.Jobs.SetPausedAsync("paused-later", false);
-        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(task.Id)).Status);
+        Assert.Equal(TaskRunStatus.Succeeded, (await fx.WaitForEndAsync(next.Id)).Status);
     }
 
     [Fact]
-    public async Task StartLeasedBeforeADelete_IsRefused_AndTheTaskFailsNamingTheDelete()
+    public async Task AfterADelete_ThePartitionStartsNothing_AndTheTaskFailsNamingTheDelete()
     {
         await fx.PutJobAsync("deleted-later", new JobDraft { Image = "fake/ok" });
         var holds = await FillSlotsAsync();
-        var (task, leased) = await LeaseAsync("deleted-later");
+        var (_, next) = await PassHeldAsync("deleted-later");
 
         Assert.True((await fx.Jobs.DeleteAsync("deleted-later")).Ok);
 
-        Assert.Null(await fx.Cluster.Client.GetGrain<ITaskGrain>(task.Id).StartAsync("slow-node", leased.Job));
-        await FreeSlotsAsync(holds);
-        var done = await fx.WaitForEndAsync(task.Id);
+        Assert.Empty((await fx.Grains.Partition(next.Partition).LeaseAsync("other-node", 1, 0)).Tasks);
+        var done = await fx.GetAsync(next.Id);
         Assert.Equal(TaskRunStatus.Failed, done.Status);
         Assert.Contains("deleted", done.Error);
         Assert.Equal(0, done.Attempt);
+        await FreeSlotsAsync(holds);
+    }
+
+    [Fact]
+    public async Task AnOutcomeReportedTwice_IsRecordedOnce()
+    {
+        await fx.PutJobAsync("reported-twice", new JobDraft { Image = "fake/ok", Retries = 1, RetryDelaySeconds = 3600 });
+        var holds = await FillSlotsAsync();
+        var task = await fx.EnqueueAsync("reported-twice", new TaskDraft { Priority = 2 });
+        var partition = fx.Grains.Partition(task.Partition);
+        var started = Assert.Single((await partition.LeaseAsync("other-node", 1, 0)).Tasks);
+
+        var failed = new RunOutcome { Status = TaskRunStatus.Failed, ExitCode = 1 };
+        var first = await partition.CompleteAsync(task.Id, started.Attempt, failed);
+        var again = await partition.CompleteAsync(task.Id, started.Attempt, failed);
+
+        Assert.Equal(TaskRunStatus.Queued, first?.Status);
+        Assert.Equal(TaskRunStatus.Queued, again?.Status);
+        Assert.Equal(first!.RunAfter, again!.RunAfter);
+        var stored = await fx.GetAsync(task.Id);
+        Assert.Equal(1, stored.Attempt);
+        Assert.Single(stored.Attempts);
+        Assert.Equal(TaskRunStatus.Queued, stored.Status);
+        Assert.Equal(CancelOutcome.Cancelled, (await partition.CancelAsync(task.Id)).Outcome);
+        await FreeSlotsAsync(holds);
     }
 }

@@ -31,7 +31,7 @@ public class LostWorkerTests(ClusterFixture fx)
         await fx.PutJobAsync("lapses-once", new JobDraft { Image = "fake/ok" });
         var task = await RunningOnAGoneNodeAsync("lapses-once", lapsedBefore: 0);
 
-        await fx.Cluster.Client.GetGrain<ITaskGrain>(task.Id).ExpireLeaseAsync(1);
+        await fx.Grains.Partition(task.Partition).ExpireLeaseAsync(task.Id, 1);
         var done = await fx.WaitForEndAsync(task.Id);
 
         Assert.Equal(TaskRunStatus.Succeeded, done.Status);
@@ -46,7 +46,7 @@ public class LostWorkerTests(ClusterFixture fx)
         await fx.PutJobAsync("lapses-thrice", new JobDraft { Image = "fake/ok", Retries = 5 });
         var task = await RunningOnAGoneNodeAsync("lapses-thrice", lapsedBefore: TaskTransitions.MaxLapsedLeases - 1);
 
-        await fx.Cluster.Client.GetGrain<ITaskGrain>(task.Id).ExpireLeaseAsync(1);
+        await fx.Grains.Partition(task.Partition).ExpireLeaseAsync(task.Id, 1);
         var done = await fx.WaitForEndAsync(task.Id);
 
         Assert.Equal(TaskRunStatus.Failed, done.Status);
@@ -66,20 +66,5 @@ public class LostWorkerTests(ClusterFixture fx)
         var task = await fx.EnqueueAsync("leaky");
 
         Assert.Equal(TaskRunStatus.Succeeded, (await fx.AdvanceUntilEndedAsync(task.Id, TimeSpan.FromSeconds(1))).Status);
-    }
-
-    [Fact]
-    public async Task ATaskGrainReference_MadeWithoutALookup_IsTheTasksGrain()
-    {
-        await fx.PutJobAsync("refs", new JobDraft { Image = "fake/ok" });
-        var task = await fx.EnqueueAsync("refs");
-        await fx.WaitForEndAsync(task.Id);
-
-        var cached = fx.Grains.ForTask(task.Id);
-        var looked = fx.Grains.GetGrain<ITaskGrain>(task.Id);
-        Assert.Equal(((GrainReference)looked).GrainId, ((GrainReference)cached).GrainId);
-        Assert.Equal(((GrainReference)looked).InterfaceType, ((GrainReference)cached).InterfaceType);
-        Assert.Equal(task.Id, (await cached.GetAsync())?.Id);
-        Assert.NotEqual(((GrainReference)cached).GrainId, ((GrainReference)fx.Grains.ForTask(TaskIds.New(DateTimeOffset.UtcNow))).GrainId);
     }
 }

@@ -36,7 +36,8 @@ public class WaitingHeadTests(ClusterFixture fx)
     private async Task CancelAsync(string taskId)
     {
         Assert.True((await fx.Tasks.CancelAsync(taskId)).Ok);
-        await Wait.ForAsync(fx.Calls.WhenCalled<IQueuePartitionGrain>(nameof(IQueuePartitionGrain.RemoveAsync), c => (string)c.Arguments[0]! == taskId),
+        await Wait.ForAsync(fx.Calls.WhenCalled<IQueuePartitionGrain>(nameof(IQueuePartitionGrain.CancelAsync),
+                c => (string)c.Arguments[0]! == taskId && ((CancelResult)c.Result!).Outcome == CancelOutcome.Cancelled),
             $"the partition to drop cancelled task {taskId}");
     }
 
