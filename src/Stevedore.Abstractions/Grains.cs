@@ -65,7 +65,11 @@ public sealed record AdmitResult([property: Id(0)] bool Admitted, [property: Id(
 [Alias("stevedore.IQueuePartitionGrain")]
 public interface IQueuePartitionGrain : IGrainWithIntegerKey
 {
-    [Alias("Enqueue"), AlwaysInterleave] Task EnqueueAsync(IReadOnlyList<QueueEntry> entries);
+    /// <summary>
+    /// Tasks stored as queued (new ones, from the application layer): the partition queues them, and keeps the records
+    /// of a bounded number of them so that starting those reads nothing from the store.
+    /// </summary>
+    [Alias("EnqueueTasks"), AlwaysInterleave] Task EnqueueAsync(IReadOnlyList<TaskRecord> tasks);
 
     /// <summary>
     /// Starts up to <paramref name="max"/> startable tasks on worker node <paramref name="node"/>: each start is

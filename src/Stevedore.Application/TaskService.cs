@@ -210,7 +210,7 @@ public sealed partial class TaskService(
             {
                 try
                 {
-                    await grains.Partition(g.Key).EnqueueAsync(g.Select(QueueEntry.For).ToList());
+                    await grains.Partition(g.Key).EnqueueAsync(g.ToList());
                 }
                 catch (Exception ex)
                 {

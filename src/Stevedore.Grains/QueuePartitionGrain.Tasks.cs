@@ -11,8 +11,13 @@ namespace Stevedore.Grains;
 /// </summary>
 public sealed partial class QueuePartitionGrain
 {
+    /// <summary>Queued tasks whose records this partition keeps, at most (the rest are read when they start).</summary>
+    internal const int KeptQueuedRecords = 2048;
+
     // Tasks this activation started (or found running) and whose attempt has not ended.
     private readonly Dictionary<string, RunningTask> _running = new(StringComparer.Ordinal);
+    // Records of queued tasks as they were stored (enqueued, or queued again here), so that their start reads nothing.
+    private readonly Dictionary<string, TaskRecord> _queued = new(StringComparer.Ordinal);
     private readonly TaskLocks _locks = new();
 
     /// <summary>A task taken from the queue in a lease, with the job state it starts with and whether it took a slot.</summary>
@@ -50,7 +55,9 @@ public sealed partial class QueuePartitionGrain
         var now = time.GetUtcNow();
         try
         {
-            task = _running.TryGetValue(id, out var known) ? known.Record : await tasks.GetAsync(id);
+            task = _running.TryGetValue(id, out var known) ? known.Record
+                : _queued.Remove(id, out var kept) ? kept
+                : await tasks.GetAsync(id);
             started = task is null ? null : TaskTransitions.Start(task, node, taken.Job, now);
             if (started is not null)
             {
@@ -117,6 +124,7 @@ public sealed partial class QueuePartitionGrain
     private async Task AbandonAsync(QueueEntry entry, string reason)
     {
         using var held = await _locks.AcquireAsync(entry.TaskId);
+        _queued.Remove(entry.TaskId);
         var now = time.GetUtcNow();
         try
         {
@@ -195,6 +203,7 @@ public sealed partial class QueuePartitionGrain
         if (task.Status == TaskRunStatus.Queued)
         {
             var now = time.GetUtcNow();
+            KeepQueued(task);
             if (_queue.Add(QueueEntry.For(task), now))
             {
                 NotifyWorkers();
@@ -280,7 +289,16 @@ public sealed partial class QueuePartitionGrain
         await GrainFactory.Job(run.Record.Job).ReleaseAsync(taskId);
     }
 
-    /// <summary>The task as this activation knows it: its running record, or else the store's (kept while it runs).</summary>
+    /// <summary>Keeps a queued task's record, while fewer than <see cref="KeptQueuedRecords"/> are kept.</summary>
+    private void KeepQueued(TaskRecord task)
+    {
+        if (task.Status == TaskRunStatus.Queued && (_queued.Count < KeptQueuedRecords || _queued.ContainsKey(task.Id)))
+        {
+            _queued[task.Id] = task;
+        }
+    }
+
+    /// <summary>The task as this activation knows it: its running or queued record, or else the store's (kept while it runs).</summary>
     private async Task<RunningTask?> LoadAsync(string taskId)
     {
         if (_running.TryGetValue(taskId, out var run))
@@ -288,7 +306,7 @@ public sealed partial class QueuePartitionGrain
             return run;
         }
 
-        if (await tasks.GetAsync(taskId) is not { } task)
+        if ((_queued.TryGetValue(taskId, out var kept) ? kept : await tasks.GetAsync(taskId)) is not { } task)
         {
             return null;
         }
@@ -306,6 +324,7 @@ public sealed partial class QueuePartitionGrain
     private async Task SaveAsync(TaskRecord task, RunningTask? run = null)
     {
         await tasks.UpdateAsync(task);
+        _queued.Remove(task.Id); // a queued task's record changed: AfterAttempt keeps the new one
         var before = run?.Record;
         if (task.Status.IsTerminal() && before?.Status.IsTerminal() != true)
         {

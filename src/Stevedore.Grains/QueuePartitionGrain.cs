@@ -98,14 +98,15 @@ public sealed partial class QueuePartitionGrain(
             .ToList());
     }
 
-    public Task EnqueueAsync(IReadOnlyList<QueueEntry> entries)
+    public Task EnqueueAsync(IReadOnlyList<TaskRecord> tasks)
     {
         var now = time.GetUtcNow();
         var ready = false;
-        foreach (var entry in entries)
+        foreach (var task in tasks)
         {
-            ready |= _queue.Add(entry, now);
-            _jobsSeen.Add(entry.Job);
+            ready |= _queue.Add(QueueEntry.For(task), now);
+            _jobsSeen.Add(task.Job);
+            KeepQueued(task);
         }
 
         if (ready)
