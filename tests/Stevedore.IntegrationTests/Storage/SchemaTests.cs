@@ -40,4 +40,34 @@ public class SchemaTests(EmptyDatabase empty) : IClassFixture<EmptyDatabase>
 
         Assert.Null(await PostgresSchema.CheckAsync(other.DataSource));
     }
+
+    [Fact]
+    public async Task EveryJobsCountsPerStatus_AreReadFromAnIndexAlone()
+    {
+        await using var db = new TestDatabase();
+        await db.InitializeAsync();
+        await using (var fill = db.DataSource.CreateCommand(
+            "INSERT INTO stevedore_tasks (id, job, status, partition, priority, labels, record) " +
+            "SELECT lpad(to_hex(i), 32, '0'), 'job-' || (i % 7), (i % 5)::smallint, 0, 0, '{}'::jsonb, '{}'::jsonb FROM generate_series(1, 20000) i"))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        await using (var analyze = db.DataSource.CreateCommand("VACUUM ANALYZE stevedore_tasks"))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = db.DataSource.CreateCommand("EXPLAIN SELECT job, status, count(*) FROM stevedore_tasks GROUP BY job, status");
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains(plan, line => line.Contains("Index Only Scan using stevedore_tasks_by_job_status", StringComparison.Ordinal));
+    }
 }
