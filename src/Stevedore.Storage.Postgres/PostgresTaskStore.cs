@@ -145,7 +145,8 @@ public sealed class PostgresTaskStore : ITaskStore
         if (query.Label is { } label)
         {
             command.Parameters.AddWithValue(NpgsqlDbType.Jsonb, StoreJson.Serialize(new Dictionary<string, string> { [label.Key] = label.Value }));
-            where.Add($"labels @> ${command.Parameters.Count}");
+            // Implied by the filter, and the condition of the label index (only labelled tasks are in it).
+            where.Add($"labels @> ${command.Parameters.Count} AND labels <> '{{}}'::jsonb");
         }
 
         if (query.Cursor is { } cursor)

@@ -42,13 +42,16 @@ public class SchemaTests(EmptyDatabase empty) : IClassFixture<EmptyDatabase>
     }
 
     [Fact]
-    public async Task EveryJobsCountsPerStatus_AreReadFromAnIndexAlone()
+    public async Task CountsPerJobAndStatus_AreReadFromAnIndexAlone_AndLabelFilters_UseTheIndexOfLabelledTasks()
     {
         await using var db = new TestDatabase();
         await db.InitializeAsync();
         await using (var fill = db.DataSource.CreateCommand(
             "INSERT INTO stevedore_tasks (id, job, status, partition, priority, labels, record) " +
-            "SELECT lpad(to_hex(i), 32, '0'), 'job-' || (i % 7), (i % 5)::smallint, 0, 0, '{}'::jsonb, '{}'::jsonb FROM generate_series(1, 20000) i"))
+            "SELECT lpad(to_hex(i), 32, '0'), 'job-' || (i % 7), (i % 5)::smallint, 0, 0, " +
+            "CASE WHEN i % 100 = 0 THEN jsonb_build_object('order', i::text) ELSE '{}'::jsonb END, " +
+            // A record about the size of a real one: the table is much larger than its indexes.
+            "jsonb_build_object('pad', repeat('x', 500)) FROM generate_series(1, 20000) i"))
         {
             await fill.ExecuteNonQueryAsync();
         }
@@ -58,16 +61,24 @@ public class SchemaTests(EmptyDatabase empty) : IClassFixture<EmptyDatabase>
             await analyze.ExecuteNonQueryAsync();
         }
 
-        await using var explain = db.DataSource.CreateCommand("EXPLAIN SELECT job, status, count(*) FROM stevedore_tasks GROUP BY job, status");
+        var counts = await PlanAsync(db, "SELECT job, status, count(*) FROM stevedore_tasks GROUP BY job, status");
+        Assert.Contains(counts, line => line.Contains("Index Only Scan using stevedore_tasks_by_job on", StringComparison.Ordinal));
+
+        // The store's label filter, as it writes it: the index holds only the labelled tasks.
+        var labelled = await PlanAsync(db, "SELECT id FROM stevedore_tasks WHERE labels @> '{\"order\": \"500\"}' AND labels <> '{}'::jsonb");
+        Assert.Contains(labelled, line => line.Contains("Bitmap Index Scan on stevedore_tasks_by_label", StringComparison.Ordinal));
+    }
+
+    private static async Task<List<string>> PlanAsync(TestDatabase db, string sql)
+    {
+        await using var explain = db.DataSource.CreateCommand("EXPLAIN " + sql);
         var plan = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
+        await using var reader = await explain.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
-            {
-                plan.Add(reader.GetString(0));
-            }
+            plan.Add(reader.GetString(0));
         }
 
-        Assert.Contains(plan, line => line.Contains("Index Only Scan using stevedore_tasks_by_job_status", StringComparison.Ordinal));
+        return plan;
     }
 }
