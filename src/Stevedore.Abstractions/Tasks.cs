@@ -136,6 +136,8 @@ public sealed record RunAssignment
     [Id(5)] public string? TraceParent { get; init; }
     /// <summary>The task's queue partition: the grain the attempt's outcome is reported to.</summary>
     [Id(6)] public int Partition { get; init; }
+    /// <summary>The size of the task's payload (<see cref="TaskRecord.PayloadBytes"/>): none to read when 0.</summary>
+    [Id(7)] public int PayloadBytes { get; init; }
 }
 
 /// <summary>How an attempt ended, as the worker saw it.</summary>

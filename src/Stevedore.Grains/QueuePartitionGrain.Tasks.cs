@@ -99,6 +99,7 @@ public sealed partial class QueuePartitionGrain
             TraceParent = started.TraceParent,
             Environment = started.Environment,
             Partition = Partition,
+            PayloadBytes = started.PayloadBytes,
         };
     }
 

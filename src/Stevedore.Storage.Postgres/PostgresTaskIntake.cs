@@ -73,11 +73,18 @@ public sealed class PostgresTaskIntake : ITaskIntake
 
     private static void AddInserts(NpgsqlBatch batch, IReadOnlyList<NewTask> tasks)
     {
-        // The payloads first, as everywhere a task becomes visible: a reader that sees the task finds its payload.
-        var payloads = new NpgsqlBatchCommand(PostgresTaskContentStore.PutPayloadsSql);
-        payloads.Parameters.AddWithValue(tasks.Select(t => t.Record.Id).ToArray());
-        payloads.Parameters.AddWithValue(tasks.Select(t => t.Payload.ToArray()).ToArray());
-        batch.BatchCommands.Add(payloads);
+        // The payloads first, as everywhere a task becomes visible: a reader that sees the task finds its payload. An
+        // empty payload is not stored: a payload that is not there reads as empty, and the record says it has none
+        // (PayloadBytes), so its attempts do not read it either.
+        var withPayload = tasks.Where(t => t.Payload.Length > 0).ToList();
+        if (withPayload.Count > 0)
+        {
+            var payloads = new NpgsqlBatchCommand(PostgresTaskContentStore.PutPayloadsSql);
+            payloads.Parameters.AddWithValue(withPayload.Select(t => t.Record.Id).ToArray());
+            payloads.Parameters.AddWithValue(withPayload.Select(t => t.Payload.ToArray()).ToArray());
+            batch.BatchCommands.Add(payloads);
+        }
+
         var records = new NpgsqlBatchCommand(PostgresTaskStore.InsertSql);
         PostgresTaskStore.BindInsert(records.Parameters, tasks.Select(t => t.Record).ToList());
         batch.BatchCommands.Add(records);

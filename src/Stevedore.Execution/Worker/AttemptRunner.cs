@@ -30,7 +30,9 @@ internal sealed partial class AttemptRunner(
         var partition = grains.Partition(assignment.Partition);
         using var span = StevedoreTracing.StartRun(assignment, node);
         // Read while the store is away too: the attempt has begun, and one given up here would only lapse and run again.
-        var payload = await RetryAsync(() => content.GetPayloadAsync(assignment.TaskId), assignment.TaskId) ?? ReadOnlyMemory<byte>.Empty;
+        // A task without a payload has none stored: one read less per attempt.
+        var payload = assignment.PayloadBytes == 0 ? ReadOnlyMemory<byte>.Empty
+            : await RetryAsync(() => content.GetPayloadAsync(assignment.TaskId), assignment.TaskId) ?? ReadOnlyMemory<byte>.Empty;
         var log = new TaskLogWriter(content, assignment.TaskId, assignment.Attempt, options.LogCapBytes);
         if (assignment.Attempt > 1)
         {

@@ -56,8 +56,12 @@ public sealed class MemoryTaskIntake(MemoryTaskStore tasks, MemoryTaskContentSto
             return new AddedTask(existing, Existing: true);
         }
 
-        // The payload first: a reader that sees the task finds its payload.
-        content.PutPayload(task.Record.Id, task.Payload);
+        // The payload first: a reader that sees the task finds its payload. An empty one is not stored (it reads as empty).
+        if (task.Payload.Length > 0)
+        {
+            content.PutPayload(task.Record.Id, task.Payload);
+        }
+
         tasks.TryAdd(task.Record);
         return new AddedTask(task.Record, Existing: false);
     }

@@ -40,6 +40,28 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task Intake_EmptyPayloads_AreNotStored_BesideOthersThatAre()
+    {
+        var job = UniqueJob();
+        var incoming = Enumerable.Range(0, 8).Select(i => Incoming(job, payload: i % 2 == 0 ? "" : $"p{i}")).ToList();
+
+        await AddConcurrentlyAsync(incoming);
+
+        for (var i = 0; i < incoming.Count; i++)
+        {
+            var stored = await Content.GetPayloadAsync(incoming[i].Record.Id);
+            if (i % 2 == 0)
+            {
+                Assert.Null(stored); // no row: it reads as empty wherever a payload is read
+            }
+            else
+            {
+                Assert.Equal($"p{i}", Encoding.UTF8.GetString(stored!.Value.Span));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Intake_ConcurrentSingles_WithTheSameKey_StoreOneTask()
     {
         var job = UniqueJob();
