@@ -19,6 +19,7 @@ public sealed partial class QueuePartitionGrain
     // Records of queued tasks as they were stored (enqueued, or queued again here), so that their start reads nothing.
     private readonly Dictionary<string, TaskRecord> _queued = new(StringComparer.Ordinal);
     private readonly TaskLocks _locks = new();
+    private static readonly TimeSpan s_startRetryDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>A task taken from the queue in a lease, with the job state it starts with and whether it took a slot.</summary>
     private readonly record struct Taken(QueueEntry Entry, JobInfo Job, bool Slot);
@@ -55,9 +56,7 @@ public sealed partial class QueuePartitionGrain
         var now = time.GetUtcNow();
         try
         {
-            task = _running.TryGetValue(id, out var known) ? known.Record
-                : _queued.Remove(id, out var kept) ? kept
-                : await tasks.GetAsync(id);
+            task = await TakeRecordAsync(id);
             started = task is null ? null : TaskTransitions.Start(task, node, taken.Job, now);
             if (started is not null)
             {
@@ -67,8 +66,7 @@ public sealed partial class QueuePartitionGrain
         catch (Exception ex)
         {
             // The store is away: the task stays queued (had the write gone through after all, its lease lapses).
-            LogStartFailed(logger, ex, id);
-            _queue.Add(taken.Entry with { RunAfter = now + s_startRetryDelay }, now);
+            RetryLater(taken.Entry, ex, now);
             await GiveSlotBackAsync(taken, id);
             return null;
         }
@@ -103,8 +101,6 @@ public sealed partial class QueuePartitionGrain
         };
     }
 
-    private static readonly TimeSpan s_startRetryDelay = TimeSpan.FromSeconds(1);
-
     private async Task GiveSlotBackAsync(Taken taken, string id)
     {
         if (taken.Slot)
@@ -125,20 +121,34 @@ public sealed partial class QueuePartitionGrain
     private async Task AbandonAsync(QueueEntry entry, string reason)
     {
         using var held = await _locks.AcquireAsync(entry.TaskId);
-        _queued.Remove(entry.TaskId);
         var now = time.GetUtcNow();
         try
         {
-            if (await tasks.GetAsync(entry.TaskId) is { } task && TaskTransitions.Abandon(task, reason, now) is { } abandoned)
+            if (await TakeRecordAsync(entry.TaskId) is { } task && TaskTransitions.Abandon(task, reason, now) is { } abandoned)
             {
                 await SaveAsync(abandoned);
             }
         }
         catch (Exception ex)
         {
-            LogStartFailed(logger, ex, entry.TaskId);
-            _queue.Add(entry with { RunAfter = now + s_startRetryDelay }, now);
+            RetryLater(entry, ex, now);
         }
+    }
+
+    /// <summary>
+    /// The record of a task taken from the queue: the one this activation knows (dropped from the kept ones, as the
+    /// task is about to change), else the store's.
+    /// </summary>
+    private async Task<TaskRecord?> TakeRecordAsync(string taskId) =>
+        _running.TryGetValue(taskId, out var known) ? known.Record
+        : _queued.Remove(taskId, out var kept) ? kept
+        : await tasks.GetAsync(taskId);
+
+    /// <summary>A taken task whose record could not be read or written is queued again a second later.</summary>
+    private void RetryLater(QueueEntry entry, Exception ex, DateTimeOffset now)
+    {
+        LogStartFailed(logger, ex, entry.TaskId);
+        _queue.Add(entry with { RunAfter = now + s_startRetryDelay }, now);
     }
 
     public async Task<TaskRecord?> CompleteAsync(string taskId, int attempt, RunOutcome outcome)
@@ -203,16 +213,7 @@ public sealed partial class QueuePartitionGrain
 
         if (task.Status == TaskRunStatus.Queued)
         {
-            var now = time.GetUtcNow();
-            KeepQueued(task);
-            if (_queue.Add(QueueEntry.For(task), now))
-            {
-                NotifyWorkers();
-            }
-
-            _jobsSeen.Add(task.Job);
-            ReportHeadChanges();
-            ArmDueTimer();
+            Queue([task]);
         }
     }
 

@@ -100,6 +100,13 @@ public sealed partial class QueuePartitionGrain(
 
     public Task EnqueueAsync(IReadOnlyList<TaskRecord> tasks)
     {
+        Queue(tasks);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Queues tasks stored as queued (new, or back after an attempt), keeping their records while there is room.</summary>
+    private void Queue(IReadOnlyList<TaskRecord> tasks)
+    {
         var now = time.GetUtcNow();
         var ready = false;
         foreach (var task in tasks)
@@ -116,7 +123,6 @@ public sealed partial class QueuePartitionGrain(
 
         ReportHeadChanges();
         ArmDueTimer();
-        return Task.CompletedTask;
     }
 
     public async Task<LeaseBatch> LeaseAsync(string node, int max, int minPriority)
