@@ -168,14 +168,8 @@ public sealed partial class TaskService(
             return NotFound(id);
         }
 
-        // The task's own record names its partition (the one writer of its record).
-        var stored = await tasks.GetAsync(id);
-        if (stored is null)
-        {
-            return NotFound(id);
-        }
-
-        var result = await grains.Partition(stored.Partition).CancelAsync(id);
+        // The task's partition, the one writer of its record, is derived from its id (as when it was enqueued).
+        var result = await grains.Partition(TaskIds.PartitionOf(id, _options.Partitions)).CancelAsync(id);
         return result.Outcome switch
         {
             CancelOutcome.NotFound => NotFound(id),
