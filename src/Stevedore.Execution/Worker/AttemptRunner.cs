@@ -25,6 +25,8 @@ internal sealed partial class AttemptRunner(
 {
     private static readonly TimeSpan s_pingTimeout = TimeSpan.FromSeconds(3);
 
+    private string ShutDownError => $"worker lost: node {node} shut down";
+
     public async Task RunAsync(RunAssignment assignment, RunningAttempt run)
     {
         var partition = grains.Partition(assignment.Partition);
@@ -98,7 +100,7 @@ internal sealed partial class AttemptRunner(
         {
             Status = exit.Status,
             ExitCode = exit.ExitCode,
-            Error = shutDown ? $"worker lost: node {node} shut down" : exit.Error,
+            Error = shutDown ? ShutDownError : exit.Error,
             WorkerLost = shutDown || lostEngine,
             EngineLost = lostEngine,
         };
@@ -111,7 +113,7 @@ internal sealed partial class AttemptRunner(
         RetryAsync(() => grains.Partition(assignment.Partition).CompleteAsync(assignment.TaskId, assignment.Attempt, new RunOutcome
         {
             Status = TaskRunStatus.Failed,
-            Error = $"worker lost: node {node} shut down",
+            Error = ShutDownError,
             WorkerLost = true,
         }), assignment.TaskId);
 

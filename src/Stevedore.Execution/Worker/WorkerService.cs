@@ -151,33 +151,15 @@ public sealed partial class WorkerService : BackgroundService, IWorkerObserver
 
     private void StartRun(RunAssignment assignment)
     {
-        if (_shuttingDown)
-        {
-            // Started while stopping: handed back at once, to run again elsewhere.
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await _runner.GiveBackAsync(assignment);
-                }
-                catch (Exception ex)
-                {
-                    LogRunFailed(_logger, ex, assignment.TaskId); // its lease lapses, and it runs again then
-                }
-                finally
-                {
-                    _dispatcher.SlotFreed();
-                }
-            });
-            return;
-        }
-
+        // Started while stopping: handed back at once, to run again elsewhere. Either way it is one of this node's
+        // runs until its partition has the outcome, so a stop waits for it and its lease is renewed meanwhile.
+        var giveBack = _shuttingDown;
         var run = _running.Add(assignment.TaskId);
         run.Completion = Task.Run(async () =>
         {
             try
             {
-                await _runner.RunAsync(assignment, run);
+                await (giveBack ? _runner.GiveBackAsync(assignment) : _runner.RunAsync(assignment, run));
             }
             catch (Exception ex)
             {
