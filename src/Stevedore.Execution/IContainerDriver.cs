@@ -108,4 +108,10 @@ public sealed record ContainerExit
     public string? Error { get; init; }
     /// <summary>What the job wrote to its result file, if anything.</summary>
     public ReadOnlyMemory<byte>? Result { get; init; }
+
+    /// <summary>
+    /// No result, typed: in <c>empty ? null : bytes</c> a bare <c>null</c> becomes an empty <see cref="ReadOnlyMemory{T}"/>
+    /// (through its conversion from an array), which is a result of zero bytes, stored and served as one.
+    /// </summary>
+    public static readonly ReadOnlyMemory<byte>? NoResult = null;
 }

@@ -81,7 +81,7 @@ public sealed class FakeContainerDriver(TimeProvider time) : IContainerDriver
             }
 
             log.Write(LogStream.Stdout, request.Payload.Span);
-            return new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = request.Payload.IsEmpty ? null : request.Payload };
+            return new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = request.Payload.IsEmpty ? ContainerExit.NoResult : request.Payload };
         }
         finally
         {

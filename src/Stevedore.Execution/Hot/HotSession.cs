@@ -152,7 +152,7 @@ public sealed class HotSession : IHotOutput, IHotFrameSink
         }
 
         var exit = ok
-            ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = body.IsEmpty ? null : body }
+            ? new ContainerExit { Status = TaskRunStatus.Succeeded, ExitCode = 0, Result = body.IsEmpty ? ContainerExit.NoResult : body }
             : new ContainerExit { Status = TaskRunStatus.Failed, Error = $"the hot handler answered with an error: {ErrorText(body.Span)}" };
         current.Done.TrySetResult(new Outcome(exit, true));
     }

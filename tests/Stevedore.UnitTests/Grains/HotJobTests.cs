@@ -58,6 +58,17 @@ public class HotJobTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task AnEmptyAnswer_LeavesNoResult_NotAnEmptyOne()
+    {
+        await fx.PutJobAsync("hot-empty", HotJob());
+
+        var done = await RunAsync("hot-empty", "");
+
+        Assert.Equal(TaskRunStatus.Succeeded, done.Status);
+        Assert.Equal(AppErrorKind.NotFound, (await fx.Tasks.GetResultAsync(done.Id)).Error?.Kind);
+    }
+
+    [Fact]
     public async Task AnErrorResponse_FailsTheTask_WithTheHandlersMessage_AndKeepsTheContainer()
     {
         await fx.PutJobAsync("hot-error", HotJob());

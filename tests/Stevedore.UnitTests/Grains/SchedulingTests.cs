@@ -25,6 +25,18 @@ public class SchedulingTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task ATaskThatWritesNoResult_HasNone_NotAnEmptyOne()
+    {
+        await fx.PutJobAsync("echo-nothing", new JobDraft { Image = "fake/echo" });
+        var task = await fx.EnqueueAsync("echo-nothing");
+
+        var done = await fx.WaitForEndAsync(task.Id);
+
+        Assert.Equal(TaskRunStatus.Succeeded, done.Status);
+        Assert.Equal(AppErrorKind.NotFound, (await fx.Tasks.GetResultAsync(task.Id)).Error?.Kind);
+    }
+
+    [Fact]
     public async Task MaxConcurrency_IsNeverExceeded_UnderManyTasks()
     {
         const string job = "limited";
