@@ -50,10 +50,10 @@ public sealed class PostgresTaskStore : ITaskStore
         parameters.AddWithValue(tasks.Select(t => (short)t.Status).ToArray());
         parameters.AddWithValue(tasks.Select(t => t.Partition).ToArray());
         parameters.AddWithValue(tasks.Select(t => (short)t.Priority).ToArray());
-        parameters.AddWithValue(tasks.Select(t => t.RunAfter?.UtcDateTime).ToArray());
+        parameters.Add(Timestamps(tasks.Select(t => t.RunAfter?.UtcDateTime)));
         parameters.AddWithValue(tasks.Select(t => StoreJson.Serialize(t.Labels)).ToArray());
         parameters.AddWithValue(tasks.Select(StoreJson.Serialize).ToArray());
-        parameters.AddWithValue(tasks.Select(FinishedAt).ToArray());
+        parameters.Add(Timestamps(tasks.Select(FinishedAt)));
     }
 
     // Task grains read and write one record at a time; concurrent calls are coalesced into one statement each.
@@ -94,10 +94,10 @@ public sealed class PostgresTaskStore : ITaskStore
         command.Parameters.AddWithValue(last.Select(u => u.Task.Id).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Status).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Priority).ToArray());
-        command.Parameters.AddWithValue(last.Select(u => u.Task.RunAfter?.UtcDateTime).ToArray());
+        command.Parameters.Add(Timestamps(last.Select(u => u.Task.RunAfter?.UtcDateTime)));
         command.Parameters.AddWithValue(last.Select(u => StoreJson.Serialize(u.Task)).ToArray());
-        command.Parameters.AddWithValue(last.Select(u => u.Lease?.UtcDateTime).ToArray());
-        command.Parameters.AddWithValue(last.Select(u => FinishedAt(u.Task)).ToArray());
+        command.Parameters.Add(Timestamps(last.Select(u => u.Lease?.UtcDateTime)));
+        command.Parameters.Add(Timestamps(last.Select(u => FinishedAt(u.Task))));
         await command.ExecuteNonQueryAsync();
         return updates.Select(_ => true).ToList();
     }
@@ -225,6 +225,14 @@ public sealed class PostgresTaskStore : ITaskStore
         command.Parameters.AddWithValue(job);
         return await ReadIdsAsync(command, cancellationToken);
     }
+
+    /// <summary>
+    /// An array of UTC times (or nulls), typed as such whatever it holds: left to infer, the driver types an array of only
+    /// nulls otherwise than one with a time in it, and a statement sent with other types than it was prepared with is
+    /// sent unprepared, parsed and planned again, which most batches of task writes then were.
+    /// </summary>
+    internal static NpgsqlParameter Timestamps(IEnumerable<DateTime?> times) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = times.ToArray() };
 
     // The column the janitor deletes by: set once a task is final.
     private static DateTime? FinishedAt(TaskRecord task) => task.Status.IsTerminal() ? (task.FinishedAt ?? task.CreatedAt).UtcDateTime : null;
