@@ -110,6 +110,13 @@ public sealed record ContainerExit
     public ReadOnlyMemory<byte>? Result { get; init; }
 
     /// <summary>
+    /// Removes what the attempt left on the engine (its container and task folder), when it left anything. The worker
+    /// runs it once the outcome is recorded, so a client sees the end without waiting for the engine's removal; a node
+    /// that dies before it leaves the container to its next sweep of leftovers.
+    /// </summary>
+    public Func<Task>? Removal { get; init; }
+
+    /// <summary>
     /// No result, typed: in <c>empty ? null : bytes</c> a bare <c>null</c> becomes an empty <see cref="ReadOnlyMemory{T}"/>
     /// (through its conversion from an array), which is a result of zero bytes, stored and served as one.
     /// </summary>

@@ -31,7 +31,7 @@ public abstract class TaskFileTests(StevedoreServer server)
         Assert.Equal("succeeded", task.GetProperty("status").GetString());
         Assert.Equal($"file={payload} stdin={payload}\n", await server.Http.GetStringAsync($"/v1/tasks/{id}/log"));
         Assert.Equal(payload, Encoding.UTF8.GetString(await server.Http.GetByteArrayAsync($"/v1/tasks/{id}/result")));
-        Assert.Empty(await server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
     }
 
     [Theory]
@@ -61,7 +61,7 @@ public abstract class TaskFileTests(StevedoreServer server)
             Assert.Contains($"result file of {bytes} bytes not kept: the limit is {ResultCap} bytes", log);
         }
 
-        Assert.Empty(await server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
     }
 
     [Fact]

@@ -50,6 +50,17 @@ public static class Containers
         return [.. (await ListAsync(TaskLabel, taskId)).Concat(byName).DistinctBy(c => c.ID)];
     }
 
+    /// <summary>
+    /// Waits until <paramref name="list"/> shows no container: a task's container is removed just after the task's
+    /// outcome is recorded, so a moment after the task shows its end.
+    /// </summary>
+    public static Task NoneLeftAsync(Func<Task<IList<ContainerListResponse>>> list, string what) =>
+        Wait.UntilAsync(list, left => left.Count == 0, $"{what} to be removed", describe: left =>
+            $"{left.Count} left: {string.Join(", ", left.Select(c => $"{c.ID[..12]} ({c.State}, {string.Join(' ', c.Names)})"))}");
+
+    /// <summary>Waits until no container of task <paramref name="taskId"/> is left (see <see cref="NoneLeftAsync"/>).</summary>
+    public static Task GoneAsync(string taskId) => NoneLeftAsync(() => OfTaskAsync(taskId), $"the containers of task {taskId}");
+
     /// <summary>Whether <paramref name="container"/> is a pre-started container that no task has taken (it ran nothing).</summary>
     public static bool IsUnusedSpare(ContainerListResponse container) =>
         container.Labels.ContainsKey(SpareLabel) && container.Names.All(n => n.StartsWith(UnusedSparePrefix, StringComparison.Ordinal));
@@ -80,6 +91,10 @@ public static class Containers
             }
             catch (DockerContainerNotFoundException)
             {
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Being removed already (by the node, once its task's outcome was recorded).
             }
         }
 

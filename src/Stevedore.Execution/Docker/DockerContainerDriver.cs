@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -171,17 +172,51 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         }
     }
 
+    /// <summary>Runs the task in a container of its own, which the exit's <see cref="ContainerExit.Removal"/> removes.</summary>
     private async Task<ContainerExit> RunColdAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
+    {
+        var files = _taskFiles.Prepare(request);
+        var container = new StrongBox<string?>();
+        ContainerExit exit;
+        try
+        {
+            exit = await RunColdInAsync(request, files, container, log, cancellationToken);
+        }
+        catch
+        {
+            await RemoveAsync(container.Value, files);
+            throw;
+        }
+
+        return exit with { Removal = () => RemoveAsync(container.Value, files) };
+    }
+
+    /// <summary>Removes an attempt's container, then its task folder (which the container mounted).</summary>
+    private async Task RemoveAsync(string? containerId, ITaskFolder files)
+    {
+        try
+        {
+            if (containerId is not null)
+            {
+                await _end.RemoveAsync(containerId);
+            }
+        }
+        finally
+        {
+            files.Dispose();
+        }
+    }
+
+    private async Task<ContainerExit> RunColdInAsync(
+        ContainerRunRequest request, ITaskFolder files, StrongBox<string?> container, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(request.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var stoppedBy = AttemptEnd.StoppedBy(timeout, cancellationToken);
-        // Disposed last: after the container that mounts it is gone.
-        using var files = _taskFiles.Prepare(request);
-        string? containerId = null;
         try
         {
             // Create first and pull only when the engine lacks the image: one round trip less on the usual path.
+            string containerId;
             try
             {
                 containerId = await CreateAsync(request, files);
@@ -196,6 +231,7 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
                 containerId = await CreateAsync(request, files);
             }
 
+            container.Value = containerId;
             linked.Token.ThrowIfCancellationRequested();
             // The payload file and the attach are independent: do both at once, then start.
             var attach = _client.Containers.AttachContainerAsync(
@@ -214,13 +250,6 @@ public sealed partial class DockerContainerDriver : IContainerDriver, IDisposabl
         catch (DockerApiException ex)
         {
             return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerErrors.Message(ex)}" };
-        }
-        finally
-        {
-            if (containerId is not null)
-            {
-                await _end.RemoveAsync(containerId);
-            }
         }
     }
 

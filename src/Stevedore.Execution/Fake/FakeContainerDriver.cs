@@ -43,7 +43,19 @@ public sealed class FakeContainerDriver(TimeProvider time) : IContainerDriver
 
     public Task<int> RemoveLeftoversAsync(string node, IReadOnlySet<string> keepTasks, CancellationToken cancellationToken) => Task.FromResult(0);
 
+    /// <summary>
+    /// When set, an attempt's exit carries a removal that calls it, as a real container's removal would run: once the
+    /// worker has recorded the outcome.
+    /// </summary>
+    public Func<ContainerRunRequest, Task>? Removing { get; set; }
+
     public async Task<ContainerExit> RunAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
+    {
+        var exit = await RunInAsync(request, log, cancellationToken);
+        return Removing is { } removing ? exit with { Removal = () => removing(request) } : exit;
+    }
+
+    private async Task<ContainerExit> RunInAsync(ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);
         var running = _runningPerJob.AddOrUpdate(request.Job, 1, (_, n) => n + 1);

@@ -89,23 +89,47 @@ internal sealed partial class AttemptRunner(
         }
 
         run.Log = null;
-        await RetryAsync(() => log.FlushAsync(), assignment.TaskId);
-        if (exit.Result is { } result)
+        try
         {
-            await RetryAsync(() => content.PutResultAsync(assignment.TaskId, result), assignment.TaskId);
-        }
+            await RetryAsync(() => log.FlushAsync(), assignment.TaskId);
+            if (exit.Result is { } result)
+            {
+                await RetryAsync(() => content.PutResultAsync(assignment.TaskId, result), assignment.TaskId);
+            }
 
-        var shutDown = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
-        var outcome = new RunOutcome
+            var shutDown = shuttingDown() && exit.Status == TaskRunStatus.Cancelled;
+            var outcome = new RunOutcome
+            {
+                Status = exit.Status,
+                ExitCode = exit.ExitCode,
+                Error = shutDown ? ShutDownError : exit.Error,
+                WorkerLost = shutDown || lostEngine,
+                EngineLost = lostEngine,
+            };
+            await RetryAsync(() => partition.CompleteAsync(assignment.TaskId, assignment.Attempt, outcome), assignment.TaskId);
+            StevedoreTracing.Outcome(span, exit.Status, exit.Error);
+        }
+        finally
         {
-            Status = exit.Status,
-            ExitCode = exit.ExitCode,
-            Error = shutDown ? ShutDownError : exit.Error,
-            WorkerLost = shutDown || lostEngine,
-            EngineLost = lostEngine,
-        };
-        await RetryAsync(() => partition.CompleteAsync(assignment.TaskId, assignment.Attempt, outcome), assignment.TaskId);
-        StevedoreTracing.Outcome(span, exit.Status, exit.Error);
+            // The container goes once the outcome is recorded (or given up on): the engine's removal is off the path to
+            // the end a client waits for. The slot stays taken until it is gone.
+            if (exit.Removal is { } removal)
+            {
+                await RemoveAsync(removal, assignment.TaskId);
+            }
+        }
+    }
+
+    private async Task RemoveAsync(Func<Task> removal, string taskId)
+    {
+        try
+        {
+            await removal();
+        }
+        catch (Exception ex)
+        {
+            LogRemovalFailed(logger, ex, taskId);
+        }
     }
 
     /// <summary>A task started here as the node began to stop: it runs again at once elsewhere (not counted as lost).</summary>
@@ -151,6 +175,9 @@ internal sealed partial class AttemptRunner(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removing what task {TaskId} left on the engine failed; the node's sweep of leftovers removes it.")]
+    private static partial void LogRemovalFailed(ILogger logger, Exception ex, string taskId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The container driver failed on task {TaskId}.")]
     private static partial void LogDriverFailed(ILogger logger, Exception ex, string taskId);

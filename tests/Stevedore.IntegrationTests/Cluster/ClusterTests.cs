@@ -110,7 +110,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(tasks.Where(t => t.GetProperty("attempts").GetArrayLength() == 1), t => Assert.Equal(1, t.GetProperty("attempt").GetInt32()));
         var log = await b.Http.GetStringAsync($"/v1/tasks/{interrupted}/log");
         Assert.Contains("done 2", log);
-        Assert.Empty(await Containers.TaskContainersOfJobAsync(job));
+        await Containers.NoneLeftAsync(async () => await Containers.TaskContainersOfJobAsync(job), $"the task containers of job {job}");
     }
 
     [Fact]
@@ -189,7 +189,7 @@ public class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // The engine's own history: the orphan's container was killed before any other container of the job started.
         Assert.Equal(5, events.Count(e => e.Action == "start"));
         Assert.Equal(1, Containers.MaxRunningAtOnce(events));
-        Assert.Empty(await Containers.ListAsync(Containers.JobLabel, job));
+        await Containers.NoneLeftAsync(() => Containers.ListAsync(Containers.JobLabel, job), $"the containers of job {job}");
         // The attempts the API records never overlap either.
         var intervals = tasks.SelectMany(t => t.GetProperty("attempts").EnumerateArray())
             .Select(x => (Start: x.GetProperty("startedAt").GetDateTimeOffset(), End: x.GetProperty("finishedAt").GetDateTimeOffset()))

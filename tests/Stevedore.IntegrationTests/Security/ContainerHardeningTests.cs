@@ -30,7 +30,7 @@ public class ContainerHardeningTests(StevedoreServer server)
         await server.PutJobAsync(name, job);
         var id = await server.EnqueueAsync(name);
         var task = await server.WaitForEndAsync(id);
-        Assert.Empty(await server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
         return (task, await server.Http.GetStringAsync($"/v1/tasks/{id}/log"));
     }
 
@@ -141,6 +141,6 @@ public class CopyModeHardeningTests(CopyTaskFileServer server) : IClassFixture<C
         TaskFileServer.AssertStatus("succeeded", task);
         Assert.Equal("file=p\n", await server.LogAsync(id));
         Assert.Equal("p", await server.Http.GetStringAsync($"/v1/tasks/{id}/result"));
-        Assert.Empty(await server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
     }
 }

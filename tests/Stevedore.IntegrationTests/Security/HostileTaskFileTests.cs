@@ -21,7 +21,7 @@ public abstract class HostileTaskFileTests(TaskFileServer server)
         var log = await Server.LogAsync(id);
         Assert.Contains("[stevedore] result file", log);
         Assert.Contains("not kept", log);
-        Assert.Empty(await Server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
         await Server.AssertSlotFreeAsync();
     }
 
@@ -78,7 +78,7 @@ public sealed class HostileBindMountedTaskFileTests(TaskFileServer server) : Hos
         var log = await Server.LogAsync(id);
         var wrote = long.Parse(log.Split("wrote ")[1].Split('\n')[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(wrote, 1, 4L * 1024 * 1024);
-        Assert.Empty(await Server.ContainersOfAsync(id));
+        await Containers.GoneAsync(id);
     }
 
     [Fact]
@@ -106,8 +106,11 @@ public sealed class HostileBindMountedTaskFileTests(TaskFileServer server) : Hos
         }
 
         await Server.WaitForEndAsync(id, seconds: 30);
-        Assert.Empty(Directory.GetDirectories(Server.TaskFilesPath, $"{id}-*", SearchOption.AllDirectories));
-        Assert.DoesNotContain(Mounts(), m => m.Point.Contains(id, StringComparison.Ordinal));
+        // The folder goes with the container, once the outcome is recorded.
+        await Wait.UntilAsync(
+            () => Directory.GetDirectories(Server.TaskFilesPath, $"{id}-*", SearchOption.AllDirectories).Length == 0
+                && !Mounts().Any(m => m.Point.Contains(id, StringComparison.Ordinal)),
+            $"the task folder of {id} to be unmounted and removed");
     }
 
     /// <summary>This process's mounts (the host's, as the engine sees them: same mount namespace).</summary>

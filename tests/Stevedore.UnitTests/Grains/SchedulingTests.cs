@@ -37,6 +37,31 @@ public class SchedulingTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task AnAttemptsContainer_IsRemoved_OnlyOnceItsOutcomeIsRecorded()
+    {
+        var driver = fx.Driver;
+        var seen = new TaskCompletionSource<TaskRunStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        driver.Removing = async request =>
+        {
+            if (request.Job == "removed-after")
+            {
+                seen.TrySetResult((await fx.Tasks.GetAsync(request.TaskId)).Value!.Status);
+            }
+        };
+        try
+        {
+            await fx.PutJobAsync("removed-after", new JobDraft { Image = "fake/echo" });
+            await fx.EnqueueAsync("removed-after");
+
+            Assert.Equal(TaskRunStatus.Succeeded, await Wait.ForAsync(seen.Task, "the attempt's container to be removed"));
+        }
+        finally
+        {
+            driver.Removing = null;
+        }
+    }
+
+    [Fact]
     public async Task MaxConcurrency_IsNeverExceeded_UnderManyTasks()
     {
         const string job = "limited";

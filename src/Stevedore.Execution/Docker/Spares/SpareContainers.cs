@@ -179,14 +179,33 @@ internal sealed partial class SpareContainers : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs an assigned task in its spare, to the end; the spare is removed before this returns. Null when the job never
-    /// ran in it (the spare was gone before its task came): the task then runs in a container of its own.
+    /// Runs an assigned task in its spare, to the end; the exit's <see cref="ContainerExit.Removal"/> removes the spare.
+    /// Null when the job never ran in it (the spare was gone before its task came; it is removed before this returns):
+    /// the task then runs in a container of its own.
     /// </summary>
     public async Task<ContainerExit?> RunAsync(Spare spare, ContainerRunRequest request, ITaskLogWriter log, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(request.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var stoppedBy = AttemptEnd.StoppedBy(timeout, cancellationToken);
+        ContainerExit? exit = null;
+        try
+        {
+            exit = await RunInAsync(spare, request, log, stoppedBy, linked);
+            return exit is null ? null : exit with { Removal = () => DiscardAsync(spare) };
+        }
+        finally
+        {
+            if (exit is null)
+            {
+                await DiscardAsync(spare);
+            }
+        }
+    }
+
+    private async Task<ContainerExit?> RunInAsync(
+        Spare spare, ContainerRunRequest request, ITaskLogWriter log, Func<StopCause> stoppedBy, CancellationTokenSource linked)
+    {
         try
         {
             // Named after its task before the job starts: a lease keeper finds it by that name if this node dies.
@@ -216,10 +235,6 @@ internal sealed partial class SpareContainers : IAsyncDisposable
         catch (DockerApiException ex)
         {
             return new ContainerExit { Status = TaskRunStatus.Failed, Error = $"Docker refused the container: {DockerErrors.Message(ex)}" };
-        }
-        finally
-        {
-            await DiscardAsync(spare);
         }
     }
 
