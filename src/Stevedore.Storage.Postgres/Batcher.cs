@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Stevedore.Storage.Postgres;
 
 /// <summary>
@@ -103,7 +105,7 @@ internal static class Transient
             {
                 return await run();
             }
-            catch (Npgsql.PostgresException ex) when (ex.IsTransient && attempt < 5)
+            catch (Npgsql.PostgresException ex) when ((ex.IsTransient || ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure) && attempt < 5)
             {
                 await Task.Delay(attempt * 5);
             }

@@ -80,17 +80,18 @@ public sealed class PostgresTaskStore : ITaskStore
 
     private async Task<IReadOnlyList<bool>> UpdateManyAsync(IReadOnlyList<(TaskRecord Task, DateTimeOffset? Lease)> updates)
     {
-        // One writer per task (its grain, which awaits each write), but keep the last write per id all the same.
-        var last = updates.GroupBy(u => u.Task.Id, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        // Rows are locked in id order, as every multi-row write here does, so concurrent batches cannot deadlock.
+        // One writer per task (its partition, which awaits each write), but keep the last write per id all the same.
+        // In id order: the plan, a nested loop over the ids as given (the one PostgreSQL takes for a batch this size),
+        // then locks the rows in id order, as every multi-row write here does, so concurrent batches do not deadlock;
+        // were another plan to lock them otherwise, a deadlock is undone and the batch written again (Transient). An
+        // explicit SELECT … FOR UPDATE first, as before, wrote a lock record per row and cost a sixth of the update.
+        var last = updates.GroupBy(u => u.Task.Id, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(u => u.Task.Id, StringComparer.Ordinal).ToList();
         await using var command = db.CreateCommand(
-            "WITH u AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::timestamptz[]) " +
-            "AS u(id, status, priority, run_after, record, lease, finished_at)), " +
-            "locked AS (SELECT t.id FROM stevedore_tasks t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR UPDATE) " +
             "UPDATE stevedore_tasks AS t SET status = u.status, priority = u.priority, run_after = u.run_after, record = u.record, finished_at = u.finished_at, " +
             "lease_until = CASE WHEN u.status <> 1 THEN NULL ELSE COALESCE(u.lease, t.lease_until) END, " +
             "queued_at = CASE WHEN u.status = 0 AND t.status <> 0 THEN now() ELSE t.queued_at END " +
-            "FROM u WHERE t.id = u.id AND t.id IN (SELECT id FROM locked)");
+            "FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::timestamptz[]) " +
+            "AS u(id, status, priority, run_after, record, lease, finished_at) WHERE t.id = u.id");
         command.Parameters.AddWithValue(last.Select(u => u.Task.Id).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Status).ToArray());
         command.Parameters.AddWithValue(last.Select(u => (short)u.Task.Priority).ToArray());
