@@ -11,18 +11,33 @@ namespace Stevedore.Host.Grpc;
 /// </summary>
 public static class GrpcErrors
 {
+    /// <summary>
+    /// Violations sent at most, each text cut to <see cref="MaxViolationText"/>: the details travel in a trailer, and a
+    /// client refuses trailers past 64 KiB (.NET's default), so a batch of 1,000 bad tasks listed in full reached the
+    /// client as a failed call, not as its refusal. The last violation then says how many were left out.
+    /// </summary>
+    public const int MaxViolations = 100;
+
+    public const int MaxViolationText = 256;
+
     public static RpcException From(AppError error)
     {
-        var status = new Google.Rpc.Status { Code = (int)CodeOf(error.Kind), Message = error.Detail };
+        var status = new Google.Rpc.Status { Code = (int)CodeOf(error.Kind), Message = Cut(error.Detail, 1024) };
         if (error.Errors is { Count: > 0 } errors)
         {
             var badRequest = new BadRequest();
-            foreach (var (field, messages) in errors)
+            var all = errors.SelectMany(e => e.Value.Select(message => (Field: e.Key, Message: message))).ToList();
+            foreach (var (field, message) in all.Take(all.Count > MaxViolations ? MaxViolations - 1 : MaxViolations))
             {
-                foreach (var message in messages)
+                badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = Cut(field, MaxViolationText), Description = Cut(message, MaxViolationText) });
+            }
+
+            if (all.Count > MaxViolations)
+            {
+                badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation
                 {
-                    badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = message });
-                }
+                    Field = "", Description = $"and {all.Count - (MaxViolations - 1)} more violations, left out (fix these and send again)",
+                });
             }
 
             status.Details.Add(Any.Pack(badRequest));
@@ -30,6 +45,8 @@ public static class GrpcErrors
 
         return status.ToRpcException();
     }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     public static RpcException Invalid(FieldErrors errors) => From(AppError.Invalid(errors));
 

@@ -130,6 +130,7 @@ public static partial class StevedoreHost
         }
 
         app.UseMiddleware<AdminTokenMiddleware>();
+        app.UseMiddleware<Grpc.GrpcRequestCheck>();
 
         // One group for the HTTP API, so each endpoint gets its OpenAPI description (Apis/ApiDescriptions.cs).
         var api = app.MapGroup("");

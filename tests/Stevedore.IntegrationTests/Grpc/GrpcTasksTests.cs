@@ -168,6 +168,48 @@ public sealed class GrpcTasksTests(StevedoreServer server) : IDisposable
     }
 
     [Fact]
+    public async Task BytesThatAreNotAMessage_AreInvalidArgument_NamingTheMessageType()
+    {
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var enqueue = new Method<byte[], byte[]>(MethodType.Unary, "stevedore.v1.Tasks", "Enqueue", bytes, bytes);
+
+        // A field tag whose varint never ends.
+        var ex = await GrpcAssert.RefusedAsync(StatusCode.InvalidArgument,
+            () => _channel.CreateCallInvoker().AsyncUnaryCall(enqueue, null, default, [0x0a, 0xff, 0xff, 0xff]).ResponseAsync);
+
+        Assert.Contains("stevedore.v1.EnqueueRequest", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task ABatchOfManyBadTasks_IsRefusedWhole_ListingTheFirstHundredViolations()
+    {
+        var job = await JobAsync("gbad", "true");
+        var request = new EnqueueBatchRequest { Job = job };
+        request.Tasks.AddRange(Enumerable.Range(0, 1000).Select(_ => new TaskInput { IdempotencyKey = "" }));
+
+        var ex = await GrpcAssert.RefusedAsync(StatusCode.InvalidArgument, () => Tasks.EnqueueBatchAsync(request).ResponseAsync);
+
+        var violations = ex.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations;
+        Assert.Equal(100, violations.Count);
+        Assert.Equal("tasks[0].idempotencyKey", violations[0].Field);
+        Assert.Contains("901 more", violations[^1].Description);
+    }
+
+    [Fact]
+    public async Task ABatchLargerThanTheWebServersDefaultBodyLimit_IsAccepted()
+    {
+        var job = await JobAsync("glarge", "true");
+        await new Jobs.JobsClient(_channel).PauseJobAsync(new JobRequest { Name = job });
+        var request = new EnqueueBatchRequest { Job = job };
+        var payload = ByteString.CopyFrom(new byte[1024 * 1024]);
+        request.Tasks.AddRange(Enumerable.Range(0, 35).Select(_ => new TaskInput { Payload = payload }));
+
+        var response = await Tasks.EnqueueBatchAsync(request);
+
+        Assert.Equal(35, response.Ids.Count);
+    }
+
+    [Fact]
     public async Task UnknownThings_AreNotFound()
     {
         var unknown = new TaskRequest { Id = "0123456789abcdef0123456789abcdef" };

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 
 namespace Stevedore.IntegrationTests.Security;
 
-/// <summary>A host that records every error its web stack logs (an unhandled exception is one), running one task at a time.</summary>
+/// <summary>A host that records every error its web stack and gRPC handlers log (an unhandled exception is one), running one task at a time.</summary>
 public class FuzzServer : StevedoreServer
 {
     public ErrorLog Errors { get; } = new();
@@ -37,7 +37,8 @@ public class FuzzServer : StevedoreServer
         {
             public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error && category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal);
+            public bool IsEnabled(LogLevel logLevel) =>
+                logLevel >= LogLevel.Error && (category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || category.StartsWith("Grpc", StringComparison.Ordinal));
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
