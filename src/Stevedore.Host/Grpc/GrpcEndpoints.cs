@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Stevedore.Api.V1;
 using Stevedore.Host.Hosting;
 
 namespace Stevedore.Host.Grpc;
@@ -10,6 +11,13 @@ public static class GrpcEndpoints
 {
     public const string UrlKey = "Kestrel:Endpoints:Grpc:Url";
     public const string DefaultUrl = "http://127.0.0.1:8081";
+
+    /// <summary>Every method of the <c>stevedore.v1</c> API, from the descriptors of its files.</summary>
+    public static IReadOnlyList<Google.Protobuf.Reflection.MethodDescriptor> ApiMethods { get; } =
+    [
+        .. new[] { TasksReflection.Descriptor, JobsReflection.Descriptor, SchedulesReflection.Descriptor, WebhooksReflection.Descriptor, EventsReflection.Descriptor }
+            .SelectMany(f => f.Services).SelectMany(s => s.Methods),
+    ];
 
     /// <summary>Largest gRPC request (a batch of 1000 tasks with their payloads); a larger one is RESOURCE_EXHAUSTED.</summary>
     public const int MaxReceiveMessageBytes = 64 * 1024 * 1024;

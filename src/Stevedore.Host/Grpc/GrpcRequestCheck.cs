@@ -4,7 +4,6 @@ using System.Collections.Frozen;
 using System.IO.Pipelines;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
-using Stevedore.Api.V1;
 
 namespace Stevedore.Host.Grpc;
 
@@ -20,9 +19,7 @@ public sealed class GrpcRequestCheck(RequestDelegate next)
     private const int FrameHeader = 5;
 
     private static readonly FrozenDictionary<string, MessageDescriptor> s_inputs =
-        new[] { TasksReflection.Descriptor, JobsReflection.Descriptor, SchedulesReflection.Descriptor, WebhooksReflection.Descriptor, EventsReflection.Descriptor }
-            .SelectMany(f => f.Services).SelectMany(s => s.Methods)
-            .ToFrozenDictionary(m => $"/{m.Service.FullName}/{m.Name}", m => m.InputType, StringComparer.Ordinal);
+        GrpcEndpoints.ApiMethods.ToFrozenDictionary(m => $"/{m.Service.FullName}/{m.Name}", m => m.InputType, StringComparer.Ordinal);
 
     public async Task InvokeAsync(HttpContext context)
     {

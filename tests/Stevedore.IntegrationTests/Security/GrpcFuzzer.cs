@@ -1,11 +1,9 @@
 using System.Collections;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using Stevedore.Host.Grpc;
 
 namespace Stevedore.IntegrationTests.Security;
-
-// Inside the namespace: the API's messages win over the host's types of the same name.
-using Stevedore.Api.V1;
 
 /// <summary>
 /// Seeded random gRPC requests for every method of the API: a third are random bytes (no valid message at all), the
@@ -26,17 +24,10 @@ public sealed class GrpcFuzzer(int seed, IReadOnlyList<string> names)
 
     private readonly Random _random = new(seed);
 
-    /// <summary>Every method of the API, with its input type.</summary>
-    public static IReadOnlyList<MethodDescriptor> Methods { get; } =
-    [
-        .. new[] { TasksReflection.Descriptor, JobsReflection.Descriptor, SchedulesReflection.Descriptor, WebhooksReflection.Descriptor, EventsReflection.Descriptor }
-            .SelectMany(f => f.Services).SelectMany(s => s.Methods),
-    ];
-
     /// <summary>The next request: a method and the bytes of its request message (valid or not).</summary>
     public (MethodDescriptor Method, byte[] Body, string Summary) Next()
     {
-        var method = Methods[_random.Next(Methods.Count)];
+        var method = GrpcEndpoints.ApiMethods[_random.Next(GrpcEndpoints.ApiMethods.Count)];
         if (_random.Next(3) == 0)
         {
             var bytes = new byte[_random.Next(0, 64)];
