@@ -12,13 +12,13 @@ public static class ControlPlaneScenarios
 {
     public const int Slots = 64;
 
+    /// <summary>Slices of a round's batch lifecycle and its grain calls, measured alternately.</summary>
+    private const int PairedSlices = 4;
+
     /// <summary>
     /// Rounds of: the whole lifecycle with batch enqueues, the same with single enqueues, and plain grain calls on the
     /// same silo — the yardstick for <c>control.memory.vs_grain_calls</c> (tasks/s over round trips/s, per round).
     /// </summary>
-    /// <summary>Slices of a round's batch lifecycle and its grain calls, measured alternately.</summary>
-    private const int PairedSlices = 4;
-
     public static async Task MemoryAsync(bool quick)
     {
         var rounds = quick ? 2 : 5;
